@@ -1,0 +1,51 @@
+package record
+
+import "fmt"
+
+// Rule ids reported as `rule` in ingest results (FORMATS.md §2, DOMAIN.md). Stable:
+// municipalities and scripts depend on them.
+const (
+	RuleEnteringCurrentResident = "entering-current-resident"
+	RuleEnteringDeceased        = "entering-deceased"
+	RuleUnknownPerson           = "unknown-person"
+	RuleRemovedPerson           = "removed-person"
+	RuleWrongMunicipality       = "wrong-municipality"
+	RuleFieldNotAllowed         = "field-not-allowed"
+	RuleMissingField            = "missing-field"
+	RuleBirthMismatch           = "birth-mismatch"
+	RuleChangedAfterNotified    = "changed-after-notified"
+	RuleChangedBeforeBirth      = "changed-before-birth"
+	RuleOutOfOrder              = "out-of-order"
+	RuleDuplicateMyNumber       = "duplicate-my-number"
+	RuleDuplicateResidentCode   = "duplicate-resident-code"
+	RuleIDReused                = "id-reused"
+	RuleBadFormat               = "bad-format"
+	RuleBadReason               = "bad-reason"
+	RuleBadResidentCode         = "bad-resident-code"
+	RuleBadMyNumber             = "bad-my-number"
+	RuleBadMunicipality         = "bad-municipality"
+	RuleBadDate                 = "bad-date"
+	RuleBadKana                 = "bad-kana"
+	RuleBadSex                  = "bad-sex"
+)
+
+// RuleIDs lists every rule id, in the order of DOMAIN.md's table.
+var RuleIDs = []string{
+	RuleEnteringCurrentResident, RuleEnteringDeceased, RuleUnknownPerson, RuleRemovedPerson,
+	RuleWrongMunicipality, RuleFieldNotAllowed, RuleMissingField, RuleBirthMismatch,
+	RuleChangedAfterNotified, RuleChangedBeforeBirth, RuleOutOfOrder, RuleDuplicateMyNumber,
+	RuleDuplicateResidentCode, RuleIDReused, RuleBadFormat, RuleBadReason, RuleBadResidentCode,
+	RuleBadMyNumber, RuleBadMunicipality, RuleBadDate, RuleBadKana, RuleBadSex,
+}
+
+// Violation is a failed check: the rule id and a message for people.
+type Violation struct {
+	Rule    string
+	Message string
+}
+
+func (v *Violation) Error() string { return v.Rule + ": " + v.Message }
+
+func violate(rule, format string, args ...any) *Violation {
+	return &Violation{Rule: rule, Message: fmt.Sprintf(format, args...)}
+}
