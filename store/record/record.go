@@ -12,6 +12,7 @@ const (
 // DOMAIN.md. The JSON form is FORMATS.md §3; items that section does not list are kept
 // out of it.
 type Record struct {
+	ID                 int64  `json:"-"`               // the store's internal person id
 	ResidentCode       string `json:"resident_code"`   // 1 住民票コード
 	Name               string `json:"name"`            // 2 漢字氏名
 	NameGaiji          int    `json:"name_gaiji"`      // 3 外字数（氏名）

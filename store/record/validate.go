@@ -34,12 +34,8 @@ func ValidDate(s string) bool {
 // each other. On success it normalises the notification in place (kana to storage
 // form, name separators to one full-width space).
 func Check(n *Notification, p *Prefecture) *Violation {
-	for _, k := range []struct{ name, v string }{{"id", n.ID}, {"municipality", n.Municipality},
-		{"reason", n.Reason}, {"changed_on", n.ChangedOn}, {"notified_on", n.NotifiedOn},
-		{"resident_code", n.ResidentCode}} {
-		if strings.TrimSpace(k.v) == "" {
-			return violate(RuleMissingField, "required field %q is missing", k.name)
-		}
+	if v := CheckKeys(n); v != nil {
+		return v
 	}
 	rule, ok := Reasons[n.Reason]
 	if !ok {
@@ -133,6 +129,18 @@ func checkItems(n *Notification, p *Prefecture) *Violation {
 	}{{"name_gaiji", n.NameGaiji}, {"address_gaiji", n.AddressGaiji}, {"former_surname_gaiji", n.FormerSurnameGaiji}} {
 		if g.v != nil && (*g.v < 0 || *g.v > MaxText) {
 			return violate(RuleBadFormat, "%s must be a count between 0 and %d", g.name, MaxText)
+		}
+	}
+	return nil
+}
+
+// CheckKeys checks that the fields every notification needs are present.
+func CheckKeys(n *Notification) *Violation {
+	for _, k := range []struct{ name, v string }{{"id", n.ID}, {"municipality", n.Municipality},
+		{"reason", n.Reason}, {"changed_on", n.ChangedOn}, {"notified_on", n.NotifiedOn},
+		{"resident_code", n.ResidentCode}} {
+		if strings.TrimSpace(k.v) == "" {
+			return violate(RuleMissingField, "required field %q is missing", k.name)
 		}
 	}
 	return nil

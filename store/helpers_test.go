@@ -1,0 +1,136 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"jukiterm/store/record"
+)
+
+// openTemp creates and opens an identity file in a temporary directory.
+func openTemp(t testing.TB) *Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "jukiterm.db")
+	if err := Create(path); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, Options{CacheMiB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// n is a notification written as a map, so tests can add, drop and mistype fields.
+type n map[string]any
+
+func (m n) with(kv ...any) n {
+	out := n{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == nil {
+			delete(out, kv[i].(string))
+		} else {
+			out[kv[i].(string)] = kv[i+1]
+		}
+	}
+	return out
+}
+
+func lines(ns ...any) []byte {
+	var b bytes.Buffer
+	for _, x := range ns {
+		switch v := x.(type) {
+		case string:
+			b.WriteString(v)
+		default:
+			j, err := json.Marshal(v)
+			if err != nil {
+				panic(err)
+			}
+			b.Write(j)
+		}
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func ingest(t testing.TB, s *Store, ns ...any) IngestResult {
+	t.Helper()
+	res, err := s.Ingest(context.Background(), bytes.NewReader(lines(ns...)), IngestOptions{})
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return res
+}
+
+// mustApply ingests notifications that must all be applied.
+func mustApply(t testing.TB, s *Store, ns ...any) {
+	t.Helper()
+	res := ingest(t, s, ns...)
+	if res.Rejected != 0 || res.Applied != len(ns) {
+		t.Fatalf("setup: want %d applied, got %+v", len(ns), res)
+	}
+}
+
+// dump returns every row of the identity file's tables (not the rejections), for
+// proving that a rejected notification changed nothing.
+func dump(t testing.TB, s *Store) string {
+	t.Helper()
+	var b strings.Builder
+	for _, q := range []string{
+		`SELECT person_id, ` + recordCols + ` FROM persons ORDER BY person_id`,
+		`SELECT history_id, person_id, ` + recordCols + ` FROM history ORDER BY history_id`,
+		`SELECT code, person_id FROM former_codes ORDER BY code`,
+		`SELECT municipality, id, hex(hash), update_seq, person_id FROM notifications ORDER BY municipality, id`,
+	} {
+		rows, err := s.w.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintln(&b, vals...)
+		}
+		rows.Close()
+		b.WriteString("--\n")
+	}
+	return b.String()
+}
+
+func myNumber(first11 string) string {
+	return first11 + fmt.Sprint(record.MyNumberCheckDigit(first11))
+}
+
+// person returns a valid 転入 of a new person numbered i into 秋田市.
+func person(i int) n {
+	return n{"id": fmt.Sprintf("t-%d", i), "municipality": "052019", "reason": "転入",
+		"changed_on": "2026-04-01", "notified_on": "2026-04-02",
+		"resident_code": fmt.Sprintf("%011d", 12000000000+i), "my_number": myNumber(fmt.Sprintf("%011d", 45000000000+i)),
+		"name": "秋田　太郎", "name_kana": "アキタ　タロウ", "birth": "1990-01-15", "sex": 1,
+		"address": "秋田県秋田市山王一丁目1番1号"}
+}
+
+// change returns a notification of reason for person i, with the given id suffix.
+func change(i int, id, reason string, kv ...any) n {
+	m := n{"id": fmt.Sprintf("c-%d-%s", i, id), "municipality": "052019", "reason": reason,
+		"changed_on": "2026-05-01", "notified_on": "2026-05-02",
+		"resident_code": fmt.Sprintf("%011d", 12000000000+i)}
+	return m.with(kv...)
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"jukiterm/store/record"
+)
+
+// IngestResult is the outcome of applying a file of notifications (FORMATS.md §2).
+type IngestResult struct {
+	Applied    int         `json:"applied"`
+	Duplicates int         `json:"duplicates"`
+	Rejected   int         `json:"rejected"`
+	Rejections []Rejection `json:"rejections"`
+}
+
+// Rejection is one rejected notification: its line in the file, its id, the rule it
+// failed and a message for people.
+type Rejection struct {
+	Line    int    `json:"line"`
+	ID      string `json:"id"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// IngestOptions tune Ingest.
+type IngestOptions struct {
+	// BatchSize is the number of lines applied in one transaction; default 1000.
+	BatchSize int
+	// OperatorID is recorded as 操作者ＩＤ; default "system" (municipality CS updates).
+	OperatorID string
+	// Committed, if set, is called after each batch is durable with the number of
+	// lines read so far and the result so far. What it reports is acknowledged.
+	Committed func(lines int, res *IngestResult)
+}
+
+// ErrInterrupted is returned (with the result of the batches already committed) when
+// the context ends during an ingest: what was committed stays, the rest is not applied.
+var ErrInterrupted = errors.New("ingest interrupted")
+
+// Ingest applies a stream of notifications, one JSON object per line (blank lines are
+// skipped). Each batch of lines is one transaction: a rejected notification changes
+// nothing but is recorded in the rejections table; a failure to write rolls the batch
+// back and stops with an error.
+func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (IngestResult, error) {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.OperatorID == "" {
+		o.OperatorID = "system"
+	}
+	res := IngestResult{Rejections: []Rejection{}}
+	br := bufio.NewReaderSize(in, 1<<20)
+	lineNo := 0
+	for eof := false; !eof; {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("%w after line %d: %w", ErrInterrupted, lineNo, err)
+		}
+		var batch []line
+		for len(batch) < o.BatchSize {
+			b, err := readLine(br)
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			if err != nil {
+				return res, fmt.Errorf("read line %d: %w", lineNo+1, err)
+			}
+			lineNo++
+			if len(bytes.TrimSpace(b)) > 0 {
+				batch = append(batch, line{no: lineNo, text: b})
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		if err := s.applyBatch(batch, o.OperatorID, &res); err != nil {
+			return res, err
+		}
+		if o.Committed != nil {
+			o.Committed(lineNo, &res)
+		}
+	}
+	return res, nil
+}
+
+type line struct {
+	no   int
+	text []byte
+}
+
+// readLine returns the next line without its newline, however long (overlong lines
+// are rejected by the parser, not here).
+func readLine(br *bufio.Reader) ([]byte, error) {
+	b, err := br.ReadBytes('\n')
+	if err == io.EOF && len(b) > 0 {
+		err = nil
+	}
+	return bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r")), err
+}
+
+// applyBatch applies lines in one transaction and adds their outcome to res only once
+// the transaction is durable.
+func (s *Store) applyBatch(batch []line, operator string, res *IngestResult) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	startSeq := s.seq
+	tx, err := s.w.Begin()
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	a := &applier{s: s, tx: tx, operator: operator, now: time.Now().UTC().Format(time.RFC3339Nano)}
+	var part IngestResult
+	for _, l := range batch {
+		if err := a.one(l, &part); err != nil {
+			tx.Rollback()
+			s.seq = startSeq
+			return fmt.Errorf("line %d: %w", l.no, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		s.seq = startSeq
+		return fmt.Errorf("commit: %w", err)
+	}
+	res.Applied += part.Applied
+	res.Duplicates += part.Duplicates
+	res.Rejected += part.Rejected
+	res.Rejections = append(res.Rejections, part.Rejections...)
+	return nil
+}
+
+// applier applies notifications inside one transaction.
+type applier struct {
+	s        *Store
+	tx       *sql.Tx
+	operator string
+	now      string
+}
+
+// one applies a single line; a non-nil error is a failure of the store, not a rejection.
+func (a *applier) one(l line, res *IngestResult) error {
+	n, v := record.Parse(l.text)
+	if v == nil {
+		v = record.CheckKeys(n)
+	}
+	if v != nil {
+		return a.reject(l, n, v, res)
+	}
+	hash := n.Hash()
+	var prev []byte
+	err := a.tx.QueryRow(`SELECT hash FROM notifications WHERE municipality = ? AND id = ?`, n.Municipality, n.ID).Scan(&prev)
+	switch {
+	case err == nil && bytes.Equal(prev, hash[:]):
+		res.Duplicates++
+		return nil
+	case err == nil:
+		return a.reject(l, n, &record.Violation{Rule: record.RuleIDReused,
+			Message: fmt.Sprintf("notification id %s from %s was applied before with different content", n.ID, n.Municipality)}, res)
+	case err != sql.ErrNoRows:
+		return fmt.Errorf("look up notification id: %w", err)
+	}
+	if v := record.Check(n, a.s.opt.Prefecture); v != nil {
+		return a.reject(l, n, v, res)
+	}
+	old, found, v, err := record.Logic(n, txLookup{a.tx})
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		return a.reject(l, n, v, res)
+	}
+	if err := a.write(n, old, found, hash[:]); err != nil {
+		return err
+	}
+	res.Applied++
+	return nil
+}
+
+func (a *applier) reject(l line, n *record.Notification, v *record.Violation, res *IngestResult) error {
+	var muni, id string
+	if n != nil {
+		muni, id = n.Municipality, n.ID
+	}
+	_, err := a.tx.Exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, message, content)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.now, muni, id, l.no, v.Rule, v.Message, l.text)
+	if err != nil {
+		return fmt.Errorf("record rejection: %w", err)
+	}
+	res.Rejected++
+	res.Rejections = append(res.Rejections, Rejection{Line: l.no, ID: id, Rule: v.Rule, Message: v.Message})
+	return nil
+}

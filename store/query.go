@@ -1,0 +1,151 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"jukiterm/store/kana"
+	"jukiterm/store/record"
+)
+
+// Query is a search of the file (FORMATS.md §4): by 住民票コード, by 個人番号, or by a
+// combination of the 4情報 (name, kana, birth, sex, address) and municipality.
+type Query struct {
+	Code           string `json:"code,omitempty"`
+	Number         string `json:"number,omitempty"`
+	Kana           string `json:"kana,omitempty"`
+	Name           string `json:"name,omitempty"`
+	Birth          string `json:"birth,omitempty"`
+	Sex            int    `json:"sex,omitempty"`
+	Address        string `json:"address,omitempty"`
+	Municipality   string `json:"municipality,omitempty"`
+	IncludeRemoved bool   `json:"include_removed,omitempty"`
+	Limit          int    `json:"limit,omitempty"`
+}
+
+// DefaultLimit is the number of results a search returns unless told otherwise.
+const DefaultLimit = 100
+
+// MaxLimit bounds --limit.
+const MaxLimit = 10000
+
+// ErrBadQuery wraps every reason a query is refused before it runs.
+var ErrBadQuery = errors.New("search not accepted")
+
+func badQuery(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadQuery, fmt.Sprintf(format, args...))
+}
+
+// Normalize checks the query and puts its values in the stored form. It enforces the
+// rule that a 4情報 search names the kana or kanji name, or the birth date together
+// with one other item.
+func (q *Query) Normalize(p *record.Prefecture) error {
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	if q.Limit < 1 || q.Limit > MaxLimit {
+		return badQuery("--limit must be between 1 and %d", MaxLimit)
+	}
+	fourInfo := q.Kana != "" || q.Name != "" || q.Birth != "" || q.Sex != 0 || q.Address != "" || q.Municipality != ""
+	switch {
+	case q.Code != "" && (q.Number != "" || fourInfo), q.Number != "" && fourInfo:
+		return badQuery("search by --code, by --number, or by 4情報 items, one kind at a time")
+	case q.Code != "":
+		if !record.ValidResidentCode(q.Code) {
+			return badQuery("住民票コード %q is not 11 digits", q.Code)
+		}
+		return nil
+	case q.Number != "":
+		if !record.ValidMyNumber(q.Number) {
+			return badQuery("個人番号 %q is not 12 digits with a valid check digit", q.Number)
+		}
+		return nil
+	}
+	return q.normalize4(p)
+}
+
+func (q *Query) normalize4(p *record.Prefecture) error {
+	others := 0
+	for _, set := range []bool{q.Kana != "", q.Name != "", q.Sex != 0, q.Address != "", q.Municipality != ""} {
+		if set {
+			others++
+		}
+	}
+	if q.Kana == "" && q.Name == "" && (q.Birth == "" || others == 0) {
+		return badQuery("give --kana or --name, or --birth together with another item (--sex, --address, --municipality)")
+	}
+	if q.Kana != "" {
+		n, err := kana.Normalize(q.Kana)
+		if err != nil {
+			return badQuery("--kana %q is not a kana name (katakana or hiragana)", q.Kana)
+		}
+		q.Kana = n
+	}
+	q.Name = record.NormalizeText(q.Name)
+	q.Address = strings.TrimSpace(q.Address)
+	if q.Birth != "" && !record.ValidDate(q.Birth) {
+		return badQuery("--birth %q is not a date written YYYY-MM-DD", q.Birth)
+	}
+	if q.Sex != 0 && q.Sex != 1 && q.Sex != 2 {
+		return badQuery("--sex must be 1 (男) or 2 (女)")
+	}
+	if q.Municipality != "" {
+		if _, ok := p.Lookup(q.Municipality); !ok {
+			return badQuery("--municipality %q is not a 市町村コード of %s", q.Municipality, p.Name)
+		}
+	}
+	return nil
+}
+
+// where builds the SQL condition and arguments of a normalised query.
+func (q *Query) where() (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) {
+		conds = append(conds, cond)
+		args = append(args, a...)
+	}
+	switch {
+	case q.Code != "":
+		add("resident_code = ?", q.Code)
+	case q.Number != "":
+		add("my_number = ?", q.Number)
+	}
+	if q.Kana != "" {
+		if surname, given := kana.Split(q.Kana); given == "" {
+			s := kana.StorageSeion(surname)
+			// The whole-name index serves surname searches as a prefix range.
+			add("name_kana_seion >= ? AND name_kana_seion < ? AND kana_surname_seion = ?", s, s+maxRune, s)
+		} else {
+			add("name_kana_seion = ?", kana.StorageSeion(q.Kana))
+		}
+	}
+	if q.Name != "" {
+		if _, given := kana.Split(q.Name); given == "" {
+			p := q.Name + kana.Sep
+			add("(name = ? OR (name >= ? AND name < ?))", q.Name, p, p+maxRune)
+		} else {
+			add("name = ?", q.Name)
+		}
+	}
+	if q.Birth != "" {
+		add("birth = ?", q.Birth)
+	}
+	if q.Sex != 0 {
+		add("sex = ?", q.Sex)
+	}
+	if q.Address != "" {
+		add("address >= ? AND address < ?", q.Address, q.Address+maxRune)
+	}
+	if q.Municipality != "" {
+		add("municipality = ?", q.Municipality)
+	}
+	if !q.IncludeRemoved {
+		add("removed = 0")
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// maxRune sorts after every character, closing a prefix range.
+const maxRune = "\U0010FFFF"

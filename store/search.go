@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"jukiterm/store/record"
+)
+
+// ErrNotFound is returned when no person has the code asked for.
+var ErrNotFound = errors.New("no such person in the file")
+
+// Search returns the records matching q, ordered by 清音化 kana name, birth and code.
+// q must have been normalised.
+func (s *Store) Search(ctx context.Context, q Query) ([]record.Record, error) {
+	cond, args := q.where()
+	rows, err := s.r.QueryContext(ctx, `SELECT person_id, `+recordCols+` FROM persons WHERE `+cond+`
+		ORDER BY name_kana_seion, birth, resident_code LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	out := []record.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Person is a record with, when asked for, its earlier versions (oldest first).
+type Person struct {
+	record.Record
+	History []record.Record `json:"history,omitempty"`
+}
+
+// Get returns the person whose current 住民票コード is code, current or removed, with
+// the history when withHistory is set. A code that was changed gives ErrNotFound with
+// the new code named.
+func (s *Store) Get(ctx context.Context, code string, withHistory bool) (Person, error) {
+	r, err := scanRecord(s.r.QueryRowContext(ctx, `SELECT person_id, `+recordCols+` FROM persons WHERE resident_code = ?`, code))
+	if errors.Is(err, sql.ErrNoRows) {
+		var now string
+		if s.r.QueryRowContext(ctx, `SELECT p.resident_code FROM former_codes f JOIN persons p USING (person_id) WHERE f.code = ?`, code).Scan(&now) == nil {
+			return Person{}, fmt.Errorf("%w: 住民票コード %s was changed to %s", ErrNotFound, code, now)
+		}
+		return Person{}, fmt.Errorf("%w: 住民票コード %s", ErrNotFound, code)
+	}
+	if err != nil {
+		return Person{}, fmt.Errorf("show: %w", err)
+	}
+	p := Person{Record: r}
+	if !withHistory {
+		return p, nil
+	}
+	p.History = []record.Record{}
+	rows, err := s.r.QueryContext(ctx, `SELECT person_id, `+recordCols+` FROM history WHERE person_id = ? ORDER BY history_id`, r.ID)
+	if err != nil {
+		return p, fmt.Errorf("show history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		h, err := scanRecord(rows)
+		if err != nil {
+			return p, fmt.Errorf("show history: %w", err)
+		}
+		p.History = append(p.History, h)
+	}
+	return p, rows.Err()
+}
+
+// Stats summarises the file.
+type Stats struct {
+	Current       int64 `json:"persons_current"`
+	Removed       int64 `json:"persons_removed"`
+	HistoryRows   int64 `json:"history_rows"`
+	Applied       int64 `json:"notifications_applied"`
+	Rejected      int64 `json:"notifications_rejected"`
+	UpdateSeq     int64 `json:"update_seq"`
+	DatabaseBytes int64 `json:"database_bytes"`
+	SchemaVersion int   `json:"schema_version"`
+}
+
+// Stats counts what the file holds.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	st := Stats{SchemaVersion: SchemaVersion}
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM persons WHERE removed = 0),
+		(SELECT COUNT(*) FROM persons WHERE removed = 1),
+		(SELECT COUNT(*) FROM history),
+		(SELECT COUNT(*) FROM notifications),
+		(SELECT COUNT(*) FROM rejections),
+		(SELECT COALESCE(MAX(update_seq), 0) FROM notifications),
+		(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())`).Scan(
+		&st.Current, &st.Removed, &st.HistoryRows, &st.Applied, &st.Rejected, &st.UpdateSeq, &st.DatabaseBytes)
+	if err != nil {
+		return st, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}

@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"testing"
+)
+
+func TestIngestSearchShow(t *testing.T) {
+	s := openTemp(t)
+	res := ingest(t, s, person(1), person(2).with("name", "男鹿　花", "name_kana", "オガ　ハナ", "sex", 2), person(1).with("id", "t-3"))
+	if res.Applied != 2 || res.Rejected != 1 || res.Duplicates != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	if r := res.Rejections[0]; r.Line != 3 || r.Rule != "entering-current-resident" || r.ID != "t-3" {
+		t.Fatalf("rejection %+v", r)
+	}
+	q := Query{Kana: "あきた　たろう"}
+	if err := q.Normalize(s.Prefecture()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Search(context.Background(), q)
+	if err != nil || len(got) != 1 || got[0].ResidentCode != "12000000001" {
+		t.Fatalf("search: %v %+v", err, got)
+	}
+	mustApply(t, s, change(2, "a", "転居", "address", "秋田県秋田市旭北錦町1番1号"))
+	p, err := s.Get(context.Background(), "12000000002", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Address != "秋田県秋田市旭北錦町1番1号" || len(p.History) != 1 || p.History[0].Address != "秋田県秋田市山王一丁目1番1号" {
+		t.Fatalf("show: %+v", p)
+	}
+	if p.UpdateSeq <= p.History[0].UpdateSeq || !p.History[0].RetentionFlag {
+		t.Fatalf("history row: seq %d after %d, retention %v", p.UpdateSeq, p.History[0].UpdateSeq, p.History[0].RetentionFlag)
+	}
+}
