@@ -1,0 +1,156 @@
+// Package client talks to jukitermd's local API over its Unix socket.
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+
+	"jukiterm/daemon/api"
+	"jukiterm/store"
+)
+
+// Client is a connection to one daemon.
+type Client struct {
+	socket string
+	http   *http.Client
+}
+
+// New returns a client for the daemon listening on socket.
+func New(socket string) *Client {
+	return &Client{socket: socket, http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+	}}}
+}
+
+// UnreachableError says the daemon could not be reached, and what to do.
+type UnreachableError struct {
+	Socket string
+	Err    error
+}
+
+func (e *UnreachableError) Error() string {
+	why := "it did not answer"
+	switch {
+	case errors.Is(e.Err, syscall.ENOENT):
+		why = "the socket does not exist"
+	case errors.Is(e.Err, syscall.ECONNREFUSED):
+		why = "nothing is listening on it"
+	case errors.Is(e.Err, syscall.EACCES):
+		why = "permission denied: your user may not use it (ask the administrator to add you to the daemon's group)"
+	}
+	return fmt.Sprintf("cannot reach jukitermd at %s: %s.\nIs the daemon running? Start it with `jukitermd --config FILE` (or `make run`), or point --socket or JUKITERM_SOCKET at its socket.", e.Socket, why)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://jukitermd"+path, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" {
+			return nil, &UnreachableError{Socket: c.socket, Err: err}
+		}
+		return nil, fmt.Errorf("talking to jukitermd at %s: %w", c.socket, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		ae := &api.Error{Status: resp.StatusCode}
+		if err := json.NewDecoder(resp.Body).Decode(ae); err != nil || ae.Message == "" {
+			return nil, fmt.Errorf("jukitermd answered %s", resp.Status)
+		}
+		return nil, ae
+	}
+	return resp, nil
+}
+
+func (c *Client) getJSON(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	resp, err := c.do(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("jukitermd's answer could not be read: %w", err)
+	}
+	return nil
+}
+
+// Health asks whether the daemon serves.
+func (c *Client) Health(ctx context.Context) error {
+	var v map[string]string
+	return c.getJSON(ctx, http.MethodGet, "/v1/health", nil, &v)
+}
+
+// Search runs a search.
+func (c *Client) Search(ctx context.Context, q store.Query) ([]store.Person, error) {
+	var out []store.Person
+	return out, c.getJSON(ctx, http.MethodPost, "/v1/search", q, &out)
+}
+
+// Show returns one person, with history when asked.
+func (c *Client) Show(ctx context.Context, code string, history bool) (store.Person, error) {
+	var p store.Person
+	path := "/v1/persons/" + url.PathEscape(code)
+	if history {
+		path += "?history=true"
+	}
+	return p, c.getJSON(ctx, http.MethodGet, path, nil, &p)
+}
+
+// Stats returns the file's counts.
+func (c *Client) Stats(ctx context.Context) (store.Stats, error) {
+	var st store.Stats
+	return st, c.getJSON(ctx, http.MethodGet, "/v1/stats", nil, &st)
+}
+
+// Ingest sends a whole notification file and calls progress after each durable batch.
+// The result counts what was applied even when an error says the ingest stopped early.
+func (c *Client) Ingest(ctx context.Context, data []byte, progress func(api.Progress)) (store.IngestResult, error) {
+	resp, err := c.do(ctx, http.MethodPost, "/v1/ingest", bytes.NewReader(data))
+	if err != nil {
+		return store.IngestResult{}, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	for sc.Scan() {
+		var ev api.IngestEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return store.IngestResult{}, fmt.Errorf("jukitermd's answer could not be read: %w", err)
+		}
+		if ev.Progress != nil && progress != nil {
+			progress(*ev.Progress)
+		}
+		if ev.Result != nil {
+			if ev.Error != nil {
+				return *ev.Result, ev.Error
+			}
+			return *ev.Result, nil
+		}
+	}
+	return store.IngestResult{}, fmt.Errorf("jukitermd stopped answering before the ingest finished (%v): notifications it had committed are applied; run the same ingest again to apply the rest", sc.Err())
+}

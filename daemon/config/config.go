@@ -1,0 +1,172 @@
+// Package config reads and writes jukiterm.conf, the daemon's configuration (TOML).
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the daemon's configuration. Relative paths are taken from the directory
+// of the configuration file.
+type Config struct {
+	// Hardware is "sim" (simulators: the default of `make run` and tests) or "real".
+	Hardware string `toml:"hardware"`
+	// StateDir holds the database and, in sim mode, the simulators' state.
+	StateDir string `toml:"state_dir"`
+	// Socket is the path of the local API's Unix socket (mode 0660).
+	Socket string `toml:"socket"`
+	// Database is the path of the identity file; default STATE_DIR/jukiterm.db.
+	Database string `toml:"database"`
+	// TerminalID is recorded as 操作端末ＩＤ on every change.
+	TerminalID string `toml:"terminal_id"`
+	// Prefecture whose municipalities may send notifications; "秋田県" is built in.
+	Prefecture string `toml:"prefecture"`
+	// CacheMiB is SQLite's page cache per connection, in MiB.
+	CacheMiB int `toml:"cache_mib"`
+}
+
+// Default returns the configuration `jukiterm init --state DIR` writes.
+func Default(stateDir string) Config {
+	return Config{
+		Hardware:   "sim",
+		StateDir:   stateDir,
+		Socket:     filepath.Join(stateDir, "jukiterm.sock"),
+		Database:   filepath.Join(stateDir, "jukiterm.db"),
+		TerminalID: "terminal-01",
+		Prefecture: "秋田県",
+		CacheMiB:   256,
+	}
+}
+
+// FileName is the configuration's name inside a state directory.
+const FileName = "jukiterm.conf"
+
+// Error is a problem with one key of a configuration file.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.Key == "" {
+		return fmt.Sprintf("%s: %s", loc, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, e.Key, e.Msg)
+}
+
+// Load reads and validates a configuration file.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read configuration: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates configuration text; path names it in errors and
+// anchors relative paths.
+func Parse(path string, data []byte) (Config, error) {
+	var c Config
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return c, &Error{File: path, Line: pe.Position.Line, Msg: pe.Message}
+		}
+		return c, &Error{File: path, Msg: err.Error()}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0].String()
+		return c, &Error{File: path, Line: lineOf(data, k), Key: k, Msg: "unknown key (see jukiterm.conf(5) for the keys)"}
+	}
+	dir := filepath.Dir(path)
+	if c.StateDir == "" {
+		c.StateDir = dir
+	}
+	c.StateDir = abs(dir, c.StateDir)
+	if c.Database == "" {
+		c.Database = filepath.Join(c.StateDir, "jukiterm.db")
+	}
+	c.Database = abs(dir, c.Database)
+	if c.Socket != "" {
+		c.Socket = abs(dir, c.Socket)
+	}
+	if c.TerminalID == "" {
+		c.TerminalID = "terminal-01"
+	}
+	if c.Prefecture == "" {
+		c.Prefecture = "秋田県"
+	}
+	if c.CacheMiB == 0 {
+		c.CacheMiB = 256
+	}
+	bad := func(key, format string, args ...any) error {
+		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case c.Hardware != "sim" && c.Hardware != "real":
+		return c, bad("hardware", "must be \"sim\" or \"real\", not %q", c.Hardware)
+	case c.Socket == "":
+		return c, bad("socket", "is required: the path of the local API's Unix socket")
+	case c.Prefecture != "秋田県":
+		return c, bad("prefecture", "%q is not built in; this version knows 秋田県", c.Prefecture)
+	case c.CacheMiB < 1 || c.CacheMiB > 65536:
+		return c, bad("cache_mib", "must be between 1 and 65536, not %d", c.CacheMiB)
+	case len(c.TerminalID) > 64:
+		return c, bad("terminal_id", "is longer than 64 characters")
+	}
+	return c, nil
+}
+
+func abs(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(dir, p)
+}
+
+// lineOf finds the line that sets key, for error messages (0 if none does).
+func lineOf(data []byte, key string) int {
+	re := regexp.MustCompile(`^\s*"?` + regexp.QuoteMeta(key) + `"?\s*=`)
+	for i, l := range strings.Split(string(data), "\n") {
+		if re.MatchString(l) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Write saves c to path (mode 0640), refusing to overwrite an existing file.
+func Write(path string, c Config) error {
+	var b bytes.Buffer
+	b.WriteString("# jukiterm configuration: see jukiterm.conf(5). Written by `jukiterm init`.\n")
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,63 @@
+package config
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, FileName)
+	want := Default(dir)
+	if err := Write(p, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("got %+v want %+v", got, want)
+	}
+	if err := Write(p, want); err == nil {
+		t.Fatal("Write overwrote an existing configuration")
+	}
+}
+
+func TestErrorsNameKeyAndLine(t *testing.T) {
+	cases := []struct {
+		text, key string
+		line      int
+	}{
+		{"socket = \"/s\"\nhardwar = \"sim\"\n", "hardwar", 2},
+		{"hardware = \"sim\"\n\nhardware_x = 1\nsocket=\"/s\"", "hardware_x", 3},
+		{"socket = \"/s\"\nhardware = \"fake\"\n", "hardware", 2},
+		{"hardware = \"sim\"\n", "socket", 0},
+		{"hardware = \"sim\"\nsocket = \"/s\"\ncache_mib = -5\n", "cache_mib", 3},
+		{"hardware = \"real\"\nsocket = \"/s\"\nprefecture = \"東京都\"\n", "prefecture", 3},
+	}
+	for _, c := range cases {
+		_, err := Parse("/etc/jukiterm.conf", []byte(c.text))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != c.key || ce.Line != c.line {
+			t.Errorf("%q: got %v", c.text, err)
+		}
+	}
+	_, err := Parse("/etc/jukiterm.conf", []byte("socket = \"/s\"\nhardware = \n"))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Line != 2 || !strings.Contains(err.Error(), "jukiterm.conf:2") {
+		t.Errorf("syntax error: %v", err)
+	}
+}
+
+func TestRelativePaths(t *testing.T) {
+	c, err := Parse("/var/lib/jukiterm/jukiterm.conf", []byte("hardware = \"real\"\nsocket = \"run/j.sock\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Socket != "/var/lib/jukiterm/run/j.sock" || c.Database != "/var/lib/jukiterm/jukiterm.db" || c.Hardware != "real" {
+		t.Fatalf("%+v", c)
+	}
+}

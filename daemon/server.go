@@ -1,0 +1,83 @@
+// Package daemon is jukitermd's core: it owns the identity file and serves the local
+// API on a Unix socket. Every request passes one authorisation point (auth.go).
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"jukiterm/store"
+)
+
+// Server serves the local API for one open store.
+type Server struct {
+	store *store.Store
+	log   *slog.Logger
+	http  *http.Server
+
+	ctx    context.Context // ends when shutdown begins: long requests stop at a safe point
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+// New returns a server for st. It does not listen until Serve.
+func New(st *store.Store, log *slog.Logger) *Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{store: st, log: log, ctx: ctx, cancel: cancel}
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext:       withPeer,
+	}
+	return s
+}
+
+// Listen creates the Unix socket at path with mode 0660, replacing a stale socket
+// left by a process that is gone, but never one a running daemon still answers on.
+func Listen(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("%s exists and is not a socket: move it away or set another socket path", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("another jukitermd is already serving on %s", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale socket: %w", err)
+		}
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("set socket mode: %w", err)
+	}
+	return l, nil
+}
+
+// Serve answers requests on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops taking requests, lets running ones reach a safe point (an ingest
+// stops after its current batch commits) and waits for them, at most until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.once.Do(s.cancel)
+	return s.http.Shutdown(ctx)
+}
