@@ -44,6 +44,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	s.log.Info("search", "keys", q.Keys(), "application", q.Application, "results", len(recs), "uid", peerOf(r).UID)
 	writeJSON(w, recs)
 }
 

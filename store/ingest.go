@@ -142,6 +142,7 @@ type applier struct {
 	tx       *sql.Tx
 	operator string
 	now      string
+	stmts    map[string]*sql.Stmt // this transaction's statements
 }
 
 // one applies a single line; a non-nil error is a failure of the store, not a rejection.
@@ -155,7 +156,7 @@ func (a *applier) one(l line, res *IngestResult) error {
 	}
 	hash := n.Hash()
 	var prev []byte
-	err := a.tx.QueryRow(`SELECT hash FROM notifications WHERE municipality = ? AND id = ?`, n.Municipality, n.ID).Scan(&prev)
+	err := a.queryRow(`SELECT hash FROM notifications WHERE municipality = ? AND id = ?`, n.Municipality, n.ID).Scan(&prev)
 	switch {
 	case err == nil && bytes.Equal(prev, hash[:]):
 		res.Duplicates++
@@ -169,7 +170,7 @@ func (a *applier) one(l line, res *IngestResult) error {
 	if v := record.Check(n, a.s.opt.Prefecture); v != nil {
 		return a.reject(l, n, v, res)
 	}
-	old, found, v, err := record.Logic(n, txLookup{a.tx})
+	old, found, v, err := record.Logic(n, txLookup{a})
 	if err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func (a *applier) reject(l line, n *record.Notification, v *record.Violation, re
 	if n != nil {
 		muni, id = n.Municipality, n.ID
 	}
-	_, err := a.tx.Exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, message, content)
+	_, err := a.exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, message, content)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.now, muni, id, l.no, v.Rule, v.Message, l.text)
 	if err != nil {
 		return fmt.Errorf("record rejection: %w", err)

@@ -22,6 +22,9 @@ type Query struct {
 	Municipality   string `json:"municipality,omitempty"`
 	IncludeRemoved bool   `json:"include_removed,omitempty"`
 	Limit          int    `json:"limit,omitempty"`
+	// Application is the 申請 the search is done under; the store does not use it,
+	// the daemon records it with the search.
+	Application string `json:"application,omitempty"`
 }
 
 // DefaultLimit is the number of results a search returns unless told otherwise.
@@ -149,3 +152,18 @@ func (q *Query) where() (string, []any) {
 
 // maxRune sorts after every character, closing a prefix range.
 const maxRune = "\U0010FFFF"
+
+// Keys names the kinds of key a query uses (never their values), for logs.
+func (q *Query) Keys() []string {
+	var k []string
+	for _, c := range []struct {
+		name string
+		set  bool
+	}{{"code", q.Code != ""}, {"number", q.Number != ""}, {"kana", q.Kana != ""}, {"name", q.Name != ""},
+		{"birth", q.Birth != ""}, {"sex", q.Sex != 0}, {"address", q.Address != ""}, {"municipality", q.Municipality != ""}} {
+		if c.set {
+			k = append(k, c.name)
+		}
+	}
+	return k
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"testing"
 
 	"jukiterm/store/record"
@@ -61,6 +62,10 @@ func TestRules(t *testing.T) {
 		{"bad-format", nil, person(2).with("nickname", "たろちゃん"), person(2)},
 		{"bad-format", nil, person(2).with("sex", "1"), person(2)},
 		{"bad-format", nil, `[1, 2]`, person(2)},
+		{"bad-format", nil, person(2).with("id", nil, "ID", "t-2"), person(2)},
+		{"bad-format", nil, strings.Replace(string(lines(person(2))), `"sex":1`, `"sex":1,"sex":2`, 1), person(2)},
+		{"bad-format", nil, strings.Replace(string(lines(person(2))), `"sex":1`, `"sex":1,"name_gaiji":null`, 1), person(2)},
+		{"bad-format", nil, person(2).with("name", "　"), person(2)},
 		{"bad-format", nil, string(lines(person(2)))[:20] + `}{}`, person(2)},
 		{"bad-reason", []any{p1}, change(1, "a", "引越し", "address", "秋田市旭北1"), change(1, "a", "転居", "address", "秋田市旭北1")},
 		{"bad-resident-code", nil, person(2).with("resident_code", "1200000000"), person(2)},

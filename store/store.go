@@ -38,8 +38,9 @@ type Store struct {
 	w    *sql.DB // one connection, every write
 	r    *sql.DB // read-only connections
 
-	mu  sync.Mutex // serialises write transactions; guards seq
-	seq int64      // last 更新順番号 assigned
+	mu     sync.Mutex // serialises write transactions; guards seq and closed
+	seq    int64      // last 更新順番号 assigned
+	closed bool
 }
 
 // Pragmas are the SQLite settings of every connection (DSN form). The benchmark's bare
@@ -142,6 +143,10 @@ func (s *Store) init() error {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())

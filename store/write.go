@@ -17,16 +17,16 @@ func (a *applier) write(n *record.Notification, old record.Record, found bool, h
 	args := recordArgs(&rec)
 	if found {
 		rec.ID = old.ID
-		if _, err := a.tx.Exec(`INSERT INTO history (person_id, `+recordCols+`)
+		if _, err := a.exec(`INSERT INTO history (person_id, `+recordCols+`)
 			SELECT person_id, `+historyCols+` FROM persons WHERE person_id = ?`, old.ID); err != nil {
 			return fmt.Errorf("keep history: %w", err)
 		}
-		if _, err := a.tx.Exec(`UPDATE persons SET (`+recordCols+`) = (`+placeholders+`) WHERE person_id = ?`,
+		if _, err := a.exec(`UPDATE persons SET (`+recordCols+`) = (`+placeholders+`) WHERE person_id = ?`,
 			append(args, old.ID)...); err != nil {
 			return fmt.Errorf("update person: %w", err)
 		}
 	} else {
-		r, err := a.tx.Exec(`INSERT INTO persons (`+recordCols+`) VALUES (`+placeholders+`)`, args...)
+		r, err := a.exec(`INSERT INTO persons (`+recordCols+`) VALUES (`+placeholders+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("insert person: %w", err)
 		}
@@ -35,11 +35,11 @@ func (a *applier) write(n *record.Notification, old record.Record, found bool, h
 		}
 	}
 	if n.NewResidentCode != nil {
-		if _, err := a.tx.Exec(`INSERT INTO former_codes (code, person_id) VALUES (?, ?)`, old.ResidentCode, rec.ID); err != nil {
+		if _, err := a.exec(`INSERT INTO former_codes (code, person_id) VALUES (?, ?)`, old.ResidentCode, rec.ID); err != nil {
 			return fmt.Errorf("keep former code: %w", err)
 		}
 	}
-	if _, err := a.tx.Exec(`INSERT INTO notifications (municipality, id, hash, update_seq, person_id, applied_at)
+	if _, err := a.exec(`INSERT INTO notifications (municipality, id, hash, update_seq, person_id, applied_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, n.Municipality, n.ID, hash, rec.UpdateSeq, rec.ID, a.now); err != nil {
 		return fmt.Errorf("record notification: %w", err)
 	}
@@ -48,10 +48,10 @@ func (a *applier) write(n *record.Notification, old record.Record, found bool, h
 
 // txLookup answers the logic checks' questions inside the applying transaction, so
 // they see the batch's own earlier changes.
-type txLookup struct{ tx *sql.Tx }
+type txLookup struct{ a *applier }
 
 func (l txLookup) ByCode(code string) (record.Record, bool, error) {
-	r, err := scanRecord(l.tx.QueryRow(`SELECT person_id, `+recordCols+` FROM persons WHERE resident_code = ?`, code))
+	r, err := scanRecord(l.a.queryRow(`SELECT person_id, `+recordCols+` FROM persons WHERE resident_code = ?`, code))
 	if err == sql.ErrNoRows {
 		return record.Record{}, false, nil
 	}
@@ -63,7 +63,7 @@ func (l txLookup) ByCode(code string) (record.Record, bool, error) {
 
 func (l txLookup) FormerCode(code string) (bool, error) {
 	var id int64
-	err := l.tx.QueryRow(`SELECT person_id FROM former_codes WHERE code = ?`, code).Scan(&id)
+	err := l.a.queryRow(`SELECT person_id FROM former_codes WHERE code = ?`, code).Scan(&id)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -72,7 +72,7 @@ func (l txLookup) FormerCode(code string) (bool, error) {
 
 func (l txLookup) MyNumberOwner(num string) (string, bool, error) {
 	var code string
-	err := l.tx.QueryRow(`SELECT resident_code FROM persons WHERE my_number = ? LIMIT 1`, num).Scan(&code)
+	err := l.a.queryRow(`SELECT resident_code FROM persons WHERE my_number = ? LIMIT 1`, num).Scan(&code)
 	if err == sql.ErrNoRows {
 		return "", false, nil
 	}

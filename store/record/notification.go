@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -50,6 +52,9 @@ func Parse(line []byte) (*Notification, *Violation) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, violate(RuleBadFormat, "line is not a JSON object")
 	}
+	if v := checkKeysExact(trimmed); v != nil {
+		return nil, v
+	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
 	var n Notification
@@ -60,6 +65,49 @@ func Parse(line []byte) (*Notification, *Violation) {
 		return nil, violate(RuleBadFormat, "text after the JSON object")
 	}
 	return &n, nil
+}
+
+// fieldNames are the notification's field names, exactly as FORMATS.md §1 spells them.
+var fieldNames = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeOf(Notification{})
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		m[name] = true
+	}
+	return m
+}()
+
+// checkKeysExact walks the object's keys: encoding/json alone would accept "ID" for
+// "id" (it matches case-insensitively), the last of two equal keys, and null.
+func checkKeysExact(obj []byte) *Violation {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil {
+		return violate(RuleBadFormat, "%s", describeJSONError(err))
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return violate(RuleBadFormat, "%s", describeJSONError(err))
+		}
+		key, _ := tok.(string)
+		switch {
+		case !fieldNames[key]:
+			return violate(RuleBadFormat, "unknown field %q (field names are lower case, see FORMATS §1)", key)
+		case seen[key]:
+			return violate(RuleBadFormat, "field %q appears twice", key)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return violate(RuleBadFormat, "%s", describeJSONError(err))
+		}
+		if string(raw) == "null" {
+			return violate(RuleBadFormat, "field %q is null: leave an absent field out", key)
+		}
+	}
+	return nil
 }
 
 func describeJSONError(err error) string {

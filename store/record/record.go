@@ -64,30 +64,14 @@ func Apply(old Record, n *Notification) Record {
 	setS(&r.Birth, n.Birth)
 	setI(&r.Sex, n.Sex)
 	setS(&r.DistrictCode, n.DistrictCode)
-	if n.Name != nil || n.NameKana != nil || n.NameGaiji != nil {
-		setS(&r.Name, n.Name)
-		setS(&r.NameKana, n.NameKana)
-		r.NameGaiji = intOr(n.NameGaiji, 0)
-		if r.NameGaiji > 0 {
-			r.NameGaijiSeq++
-		}
-	}
-	if n.Address != nil || n.AddressGaiji != nil {
-		setS(&r.Address, n.Address)
-		r.AddressGaiji = intOr(n.AddressGaiji, 0)
-		if r.AddressGaiji > 0 {
-			r.AddressGaijiSeq++
-		}
-	}
+	setS(&r.NameKana, n.NameKana)
+	r.NameGaiji, r.NameGaijiSeq = gaijiItem(&r.Name, n.Name, r.NameGaiji, n.NameGaiji, r.NameGaijiSeq)
+	r.AddressGaiji, r.AddressGaijiSeq = gaijiItem(&r.Address, n.Address, r.AddressGaiji, n.AddressGaiji, r.AddressGaijiSeq)
 	if n.Reason == KyujiSakujo {
 		r.FormerSurname, r.FormerSurnameKana, r.FormerSurnameGaiji = "", "", 0
-	} else if n.FormerSurname != nil || n.FormerSurnameKana != nil || n.FormerSurnameGaiji != nil {
-		setS(&r.FormerSurname, n.FormerSurname)
+	} else {
 		setS(&r.FormerSurnameKana, n.FormerSurnameKana)
-		r.FormerSurnameGaiji = intOr(n.FormerSurnameGaiji, 0)
-		if r.FormerSurnameGaiji > 0 {
-			r.FormerSurnameSeq++
-		}
+		r.FormerSurnameGaiji, r.FormerSurnameSeq = gaijiItem(&r.FormerSurname, n.FormerSurname, r.FormerSurnameGaiji, n.FormerSurnameGaiji, r.FormerSurnameSeq)
 	}
 	r.NameKanaSeion = kana.StorageSeion(r.NameKana)
 	r.GaijiFlag = r.NameGaiji > 0 || r.AddressGaiji > 0 || r.FormerSurnameGaiji > 0
@@ -96,6 +80,24 @@ func Apply(old Record, n *Notification) Record {
 		r.Status = StatusRemoved
 	}
 	return r
+}
+
+// gaijiItem applies a text item and its 外字数: a new text brings its own count (0 when
+// absent); a count alone corrects the count of the text kept. The change serial
+// (外字変更連番) advances whenever the item changes and holds 外字.
+func gaijiItem(text *string, newText *string, count int, newCount *int, seq int) (int, int) {
+	if newText == nil && newCount == nil {
+		return count, seq
+	}
+	setS(text, newText)
+	count = intOr(newCount, 0)
+	if newText == nil {
+		count = *newCount
+	}
+	if count > 0 {
+		seq++
+	}
+	return count, seq
 }
 
 func setS(dst *string, v *string) {

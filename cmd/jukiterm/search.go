@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"jukiterm/store"
+	"jukiterm/store/record"
+)
+
+func (a *app) searchCmd() *cobra.Command {
+	var q store.Query
+	c := &cobra.Command{
+		Use:   "search (--code C | --number N | 4情報 options)",
+		Short: "Search the file by 住民票コード, 個人番号 or the 4情報 (name, kana, birth, sex, address)",
+		Long: "Search the file. By --code, by --number, or by any combination of --kana, --name,\n" +
+			"--birth, --sex, --address and --municipality; a 4情報 search needs the kana or kanji\n" +
+			"name, or the birth date with one other item. --kana matches the 清音化 form of the\n" +
+			"whole name, or of the surname alone when it has no space.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if q.Code == "" && q.Number == "" && q.Kana == "" && q.Name == "" && q.Birth == "" &&
+				q.Sex == 0 && q.Address == "" && q.Municipality == "" {
+				return withCode(exitUsage, fmt.Errorf("say what to search for: --code, --number, or 4情報 items such as --kana and --birth (see `jukiterm search --help`)"))
+			}
+			recs, err := a.client().Search(c.Context(), q)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return printJSON(recs)
+			}
+			if len(recs) == 0 {
+				fmt.Println("no person matches")
+				return nil
+			}
+			printPersons(recs)
+			if len(recs) == q.Limit || (q.Limit == 0 && len(recs) == store.DefaultLimit) {
+				fmt.Fprintf(os.Stderr, "(showing the first %d; narrow the search or raise --limit)\n", len(recs))
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&q.Code, "code", "", "住民票コード (11 digits)")
+	f.StringVar(&q.Number, "number", "", "個人番号 (12 digits)")
+	f.StringVar(&q.Kana, "kana", "", "ふりがな氏名, katakana or hiragana; without a space: the surname")
+	f.StringVar(&q.Name, "name", "", "漢字氏名; without a space: the surname")
+	f.StringVar(&q.Birth, "birth", "", "生年月日 YYYY-MM-DD")
+	f.IntVar(&q.Sex, "sex", 0, "性別: 1 男, 2 女")
+	f.StringVar(&q.Address, "address", "", "住所, matched from its start")
+	f.StringVar(&q.Municipality, "municipality", "", "市町村コード (6 digits)")
+	f.BoolVar(&q.IncludeRemoved, "include-removed", false, "include persons removed from the register (消除者)")
+	f.IntVar(&q.Limit, "limit", store.DefaultLimit, "at most this many results")
+	f.StringVar(&q.Application, "application", "", "the 申請 (application) ID the search is done under")
+	return a.addJSON(c)
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func sexName(s int) string {
+	switch s {
+	case 1:
+		return "男"
+	case 2:
+		return "女"
+	}
+	return fmt.Sprint(s)
+}
+
+func statusName(s string) string {
+	if s == record.StatusRemoved {
+		return "消除"
+	}
+	return "現存"
+}
+
+func printPersons(ps []store.Person) {
+	t := &table{head: []string{"住民票コード", "氏名", "ふりがな", "生年月日", "性別", "住所", "状態"}}
+	for _, p := range ps {
+		t.add(p.ResidentCode, p.Name, p.NameKana, p.Birth, sexName(p.Sex), p.Address, statusName(p.Status))
+	}
+	t.print(os.Stdout)
+}

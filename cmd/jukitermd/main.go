@@ -1,0 +1,92 @@
+// Command jukitermd is the daemon of the prefecture's representative terminal: it owns
+// the identity file and serves the local API on a Unix socket.
+//
+// Exit status: 0 after a clean shutdown, 1 when it cannot start or serve, 2 on a usage
+// or configuration error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"jukiterm/daemon"
+	"jukiterm/daemon/config"
+	"jukiterm/store"
+	"jukiterm/systemd"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("jukitermd", flag.ContinueOnError)
+	confPath := fs.String("config", "/etc/jukiterm/jukiterm.conf", "configuration file")
+	demo := fs.Int("demo", 0, "sim mode only: load this many synthetic demo residents when the file is empty")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	fail := func(code int, format string, a ...any) int {
+		msg := fmt.Sprintf(format, a...)
+		fmt.Fprintln(os.Stderr, "jukitermd:", msg)
+		systemd.Status("not serving: " + msg)
+		return code
+	}
+	cfg, err := config.Load(*confPath)
+	if err != nil {
+		return fail(2, "%v", err)
+	}
+	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB})
+	if err != nil {
+		return fail(1, "cannot open the identity file: %v", err)
+	}
+	defer st.Close()
+	if *demo > 0 {
+		if cfg.Hardware != "sim" {
+			return fail(2, "--demo loads synthetic residents and is for hardware = \"sim\" only")
+		}
+		if err := loadDemo(st, *demo, log); err != nil {
+			return fail(1, "loading the demo data set: %v", err)
+		}
+	}
+	l, err := daemon.Listen(cfg.Socket)
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	defer os.Remove(cfg.Socket)
+	srv := daemon.New(st, log)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	systemd.Ready()
+	systemd.Status("serving on " + cfg.Socket)
+	log.Info("serving", "socket", cfg.Socket, "database", cfg.Database, "hardware", cfg.Hardware)
+	if *demo > 0 {
+		printDemoHints(st, cfg.Socket)
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-served:
+		return fail(1, "the local API stopped: %v", err)
+	}
+	systemd.Stopping()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Error("shutdown", "err", err)
+	}
+	if err := st.Close(); err != nil {
+		return fail(1, "closing the identity file: %v", err)
+	}
+	log.Info("stopped cleanly")
+	return 0
+}
