@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"jukiterm/hwsim/load"
+)
+
+func (a *app) benchCmd() *cobra.Command {
+	var persons, queries int
+	var seed uint64
+	var keep string
+	c := &cobra.Command{
+		Use:   "bench (ingest | search) --persons N",
+		Short: "Measure whole pipelines on synthetic residents, in a temporary state dir of its own",
+	}
+	workdir := func() (string, func(), error) {
+		if keep != "" {
+			return keep, func() {}, os.MkdirAll(keep, 0o750)
+		}
+		d, err := os.MkdirTemp("", "jukiterm-bench-")
+		return d, func() { os.RemoveAll(d) }, err
+	}
+	ingest := &cobra.Command{
+		Use:   "ingest --persons N",
+		Short: "Ingest N new persons through the whole path, against bare SQLite writing the same rows",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			dir, done, err := workdir()
+			if err != nil {
+				return err
+			}
+			defer done()
+			f, err := load.BenchIngest(c.Context(), dir, persons, seed)
+			if err != nil {
+				return fmt.Errorf("bench ingest: %w", err)
+			}
+			if a.json {
+				return printJSON(f)
+			}
+			fmt.Printf("ingest of %d persons, %d a transaction (%s, %d CPUs)\n", f.Persons, f.Batch, runtime.GOARCH, runtime.NumCPU())
+			fmt.Printf("  jukiterm     %9.0f persons/s  (%.1f s)\n", f.PerS, f.Seconds)
+			fmt.Printf("  bare SQLite  %9.0f rows/s     (%.1f s)\n", f.SQLitePerS, f.SQLiteSeconds)
+			fmt.Printf("  ratio        %9.2f\n", f.Ratio)
+			return nil
+		},
+	}
+	search := &cobra.Command{
+		Use:   "search --persons N",
+		Short: "Load N persons, then time searches by code, number and 4情報 (kana + birth) in process",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			dir, done, err := workdir()
+			if err != nil {
+				return err
+			}
+			defer done()
+			f, err := load.BenchSearch(c.Context(), dir, persons, queries, seed)
+			if err != nil {
+				return fmt.Errorf("bench search: %w", err)
+			}
+			if a.json {
+				return printJSON(f)
+			}
+			fmt.Printf("search over %d persons, %d queries of each kind, in process\n", f.Persons, f.Queries)
+			t := &table{head: []string{"kind", "p50 ms", "p99 ms"}}
+			for _, k := range []struct {
+				name string
+				l    load.Latency
+			}{{"code", f.Code}, {"number", f.Number}, {"kana4", f.Kana4}} {
+				t.add(k.name, fmt.Sprintf("%.3f", k.l.P50), fmt.Sprintf("%.3f", k.l.P99))
+			}
+			t.print(os.Stdout)
+			return nil
+		},
+	}
+	for _, sc := range []*cobra.Command{ingest, search} {
+		sc.Flags().IntVar(&persons, "persons", 100000, "number of synthetic persons")
+		sc.Flags().Uint64Var(&seed, "seed", 1, "generator seed")
+		sc.Flags().StringVar(&keep, "dir", "", "work in this directory and keep it (default: a temporary one, removed after)")
+		a.addJSON(sc)
+	}
+	search.Flags().IntVar(&queries, "queries", 2000, "searches of each kind")
+	c.AddCommand(ingest, search)
+	return c
+}
