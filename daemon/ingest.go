@@ -38,6 +38,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	res, err := s.store.Ingest(r.Context(), bytes.NewReader(body), store.IngestOptions{
+		Source: store.SourceOf(body),
 		Committed: func(lines int, _ *store.IngestResult) {
 			send(api.IngestEvent{Progress: &api.Progress{Lines: lines, Total: total}})
 		},

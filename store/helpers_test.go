@@ -134,3 +134,11 @@ func change(i int, id, reason string, kv ...any) n {
 		"resident_code": fmt.Sprintf("%011d", 12000000000+i)}
 	return m.with(kv...)
 }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

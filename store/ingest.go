@@ -19,6 +19,9 @@ type IngestResult struct {
 	Duplicates int         `json:"duplicates"`
 	Rejected   int         `json:"rejected"`
 	Rejections []Rejection `json:"rejections"`
+	// ResumedAfterLine, when set, says this ingest continued an interrupted ingest of
+	// the same file after that line; the counts and rejections cover the whole file.
+	ResumedAfterLine int `json:"resumed_after_line,omitempty"`
 }
 
 // Rejection is one rejected notification: its line in the file, its id, the rule it
@@ -36,6 +39,9 @@ type IngestOptions struct {
 	BatchSize int
 	// OperatorID is recorded as 操作者ＩＤ; default "system" (municipality CS updates).
 	OperatorID string
+	// Source names the input (the SHA-256 of the whole file) so that an interrupted
+	// ingest of it resumes where it stopped; "" tracks nothing.
+	Source string
 	// Committed, if set, is called after each batch is durable with the number of
 	// lines read so far and the result so far. What it reports is acknowledged.
 	Committed func(lines int, res *IngestResult)
@@ -57,6 +63,10 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 		o.OperatorID = "system"
 	}
 	res := IngestResult{Rejections: []Rejection{}}
+	run, err := s.startRun(o.Source, &res)
+	if err != nil {
+		return res, err
+	}
 	br := bufio.NewReaderSize(in, 1<<20)
 	lineNo := 0
 	for eof := false; !eof; {
@@ -74,21 +84,24 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 				return res, fmt.Errorf("read line %d: %w", lineNo+1, err)
 			}
 			lineNo++
-			if len(bytes.TrimSpace(b)) > 0 {
+			if lineNo > run.skip && len(bytes.TrimSpace(b)) > 0 {
 				batch = append(batch, line{no: lineNo, text: b})
 			}
 		}
 		if len(batch) == 0 {
 			continue
 		}
-		if err := s.applyBatch(batch, o.OperatorID, &res); err != nil {
+		if err := s.applyBatch(batch, lineNo, o.OperatorID, run.id, &res); err != nil {
 			return res, err
 		}
 		if o.Committed != nil {
 			o.Committed(lineNo, &res)
 		}
 	}
-	return res, nil
+	if lineNo < run.skip {
+		return res, fmt.Errorf("the file has %d lines but an interrupted ingest of it had reached line %d", lineNo, run.skip)
+	}
+	return res, s.finishRun(run)
 }
 
 type line struct {
@@ -108,7 +121,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 
 // applyBatch applies lines in one transaction and adds their outcome to res only once
 // the transaction is durable.
-func (s *Store) applyBatch(batch []line, operator string, res *IngestResult) error {
+func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64, res *IngestResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	startSeq := s.seq
@@ -116,7 +129,7 @@ func (s *Store) applyBatch(batch []line, operator string, res *IngestResult) err
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	a := &applier{s: s, tx: tx, operator: operator, now: time.Now().UTC().Format(time.RFC3339Nano)}
+	a := &applier{s: s, tx: tx, operator: operator, run: run, now: time.Now().UTC().Format(time.RFC3339Nano)}
 	var part IngestResult
 	for _, l := range batch {
 		if err := a.one(l, &part); err != nil {
@@ -124,6 +137,13 @@ func (s *Store) applyBatch(batch []line, operator string, res *IngestResult) err
 			s.seq = startSeq
 			return fmt.Errorf("line %d: %w", l.no, err)
 		}
+	}
+	total := IngestResult{Applied: res.Applied + part.Applied, Duplicates: res.Duplicates + part.Duplicates,
+		Rejected: res.Rejected + part.Rejected}
+	if err := a.progress(lineNo, total); err != nil {
+		tx.Rollback()
+		s.seq = startSeq
+		return fmt.Errorf("record progress: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		s.seq = startSeq
@@ -141,6 +161,7 @@ type applier struct {
 	s        *Store
 	tx       *sql.Tx
 	operator string
+	run      int64 // the ingests row, 0 if untracked
 	now      string
 	stmts    map[string]*sql.Stmt // this transaction's statements
 }
@@ -189,8 +210,12 @@ func (a *applier) reject(l line, n *record.Notification, v *record.Violation, re
 	if n != nil {
 		muni, id = n.Municipality, n.ID
 	}
-	_, err := a.exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, message, content)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.now, muni, id, l.no, v.Rule, v.Message, l.text)
+	var run any
+	if a.run != 0 {
+		run = a.run
+	}
+	_, err := a.exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, message, content, ingest_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.now, muni, id, l.no, v.Rule, v.Message, l.text, run)
 	if err != nil {
 		return fmt.Errorf("record rejection: %w", err)
 	}

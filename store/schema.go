@@ -43,7 +43,12 @@ var migrations = []string{
 		applied_at TEXT NOT NULL, PRIMARY KEY (municipality, id)) WITHOUT ROWID;
 	CREATE TABLE rejections (rejection_id INTEGER PRIMARY KEY, received_at TEXT NOT NULL,
 		municipality TEXT NOT NULL, id TEXT NOT NULL, line INTEGER NOT NULL,
-		rule TEXT NOT NULL, message TEXT NOT NULL, content BLOB NOT NULL);`,
+		rule TEXT NOT NULL, message TEXT NOT NULL, content BLOB NOT NULL, ingest_id INTEGER);
+	CREATE INDEX rejections_ingest ON rejections(ingest_id) WHERE ingest_id IS NOT NULL;
+	CREATE TABLE ingests (ingest_id INTEGER PRIMARY KEY, source TEXT NOT NULL,
+		lines_done INTEGER NOT NULL, applied INTEGER NOT NULL, duplicates INTEGER NOT NULL,
+		rejected INTEGER NOT NULL, started_at TEXT NOT NULL, finished_at TEXT);
+	CREATE INDEX ingests_source ON ingests(source);`,
 }
 
 // SchemaVersion is the schema version this build writes.

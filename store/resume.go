@@ -1,0 +1,89 @@
+package store
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// An ingest of a named source (the SHA-256 of a whole file) records, in each batch's
+// transaction, how many lines are durable. If it stops early (crash, shutdown), the
+// next ingest of the same file resumes after those lines instead of reading them again:
+// a notification rejected early must not be judged again against a file that later
+// lines have already changed. A finished file ingested again starts afresh (its
+// notifications then count as duplicates).
+
+// ingestRun is the bookkeeping of one ingest of a named source.
+type ingestRun struct {
+	id   int64 // 0: the source is unnamed, nothing is tracked
+	skip int   // lines already durable in an earlier, interrupted run
+}
+
+// startRun finds an unfinished run of source to resume, with its result so far, or
+// starts a new one.
+func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
+	if source == "" {
+		return ingestRun{}, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var run ingestRun
+	err := s.w.QueryRow(`SELECT ingest_id, lines_done, applied, duplicates, rejected FROM ingests
+		WHERE source = ? AND finished_at IS NULL ORDER BY ingest_id DESC LIMIT 1`, source).Scan(
+		&run.id, &run.skip, &res.Applied, &res.Duplicates, &res.Rejected)
+	switch {
+	case err == sql.ErrNoRows:
+		r, err := s.w.Exec(`INSERT INTO ingests (source, lines_done, applied, duplicates, rejected, started_at)
+			VALUES (?, 0, 0, 0, 0, ?)`, source, time.Now().UTC().Format(time.RFC3339Nano))
+		if err != nil {
+			return run, fmt.Errorf("start ingest: %w", err)
+		}
+		run.id, err = r.LastInsertId()
+		return run, err
+	case err != nil:
+		return run, fmt.Errorf("look for an interrupted ingest: %w", err)
+	}
+	res.ResumedAfterLine = run.skip
+	rows, err := s.w.Query(`SELECT line, id, rule, message FROM rejections WHERE ingest_id = ? ORDER BY line`, run.id)
+	if err != nil {
+		return run, fmt.Errorf("read earlier rejections: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r Rejection
+		if err := rows.Scan(&r.Line, &r.ID, &r.Rule, &r.Message); err != nil {
+			return run, err
+		}
+		res.Rejections = append(res.Rejections, r)
+	}
+	return run, rows.Err()
+}
+
+// progress records, inside the batch's transaction, that lines are durable.
+func (a *applier) progress(lines int, res IngestResult) error {
+	if a.run == 0 {
+		return nil
+	}
+	_, err := a.exec(`UPDATE ingests SET lines_done = ?, applied = ?, duplicates = ?, rejected = ? WHERE ingest_id = ?`,
+		lines, res.Applied, res.Duplicates, res.Rejected, a.run)
+	return err
+}
+
+// finishRun marks a run complete: the same file again starts afresh.
+func (s *Store) finishRun(run ingestRun) error {
+	if run.id == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.w.Exec(`UPDATE ingests SET finished_at = ? WHERE ingest_id = ?`, time.Now().UTC().Format(time.RFC3339Nano), run.id)
+	return err
+}
+
+// SourceOf names a whole input file for IngestOptions.Source.
+func SourceOf(data []byte) string {
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}
