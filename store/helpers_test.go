@@ -12,6 +12,8 @@ import (
 	"jukiterm/store/record"
 )
 
+var cacheMiB = 16
+
 // openTemp creates and opens an identity file in a temporary directory.
 func openTemp(t testing.TB) *Store {
 	t.Helper()
@@ -19,7 +21,7 @@ func openTemp(t testing.TB) *Store {
 	if err := Create(path); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(path, Options{CacheMiB: 16})
+	s, err := Open(path, Options{CacheMiB: cacheMiB})
 	if err != nil {
 		t.Fatal(err)
 	}

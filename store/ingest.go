@@ -176,22 +176,21 @@ func (a *applier) one(l line, res *IngestResult) error {
 		return a.reject(l, n, v, res)
 	}
 	hash := n.Hash()
-	var prev []byte
-	err := a.queryRow(`SELECT hash FROM notifications WHERE municipality = ? AND id = ?`, n.Municipality, n.ID).Scan(&prev)
+	pf, err := a.prefetch(n)
 	switch {
-	case err == nil && bytes.Equal(prev, hash[:]):
+	case err != nil:
+		return err
+	case pf.hash != nil && bytes.Equal(pf.hash, hash[:]):
 		res.Duplicates++
 		return nil
-	case err == nil:
+	case pf.hash != nil:
 		return a.reject(l, n, &record.Violation{Rule: record.RuleIDReused,
 			Message: fmt.Sprintf("notification id %s from %s was applied before with different content", n.ID, n.Municipality)}, res)
-	case err != sql.ErrNoRows:
-		return fmt.Errorf("look up notification id: %w", err)
 	}
 	if v := record.Check(n, a.s.opt.Prefecture); v != nil {
 		return a.reject(l, n, v, res)
 	}
-	old, found, v, err := record.Logic(n, txLookup{a})
+	old, found, v, err := record.Logic(n, txLookup{a, pf})
 	if err != nil {
 		return err
 	}

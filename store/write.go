@@ -1,7 +1,6 @@
 package store
 
 import (
-	"database/sql"
 	"fmt"
 
 	"jukiterm/store/record"
@@ -46,38 +45,3 @@ func (a *applier) write(n *record.Notification, old record.Record, found bool, h
 	return nil
 }
 
-// txLookup answers the logic checks' questions inside the applying transaction, so
-// they see the batch's own earlier changes.
-type txLookup struct{ a *applier }
-
-func (l txLookup) ByCode(code string) (record.Record, bool, error) {
-	r, err := scanRecord(l.a.queryRow(`SELECT person_id, `+recordCols+` FROM persons WHERE resident_code = ?`, code))
-	if err == sql.ErrNoRows {
-		return record.Record{}, false, nil
-	}
-	if err != nil {
-		return r, false, fmt.Errorf("look up 住民票コード: %w", err)
-	}
-	return r, true, nil
-}
-
-func (l txLookup) FormerCode(code string) (bool, error) {
-	var id int64
-	err := l.a.queryRow(`SELECT person_id FROM former_codes WHERE code = ?`, code).Scan(&id)
-	if err == sql.ErrNoRows {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func (l txLookup) MyNumberOwner(num string) (string, bool, error) {
-	var code string
-	err := l.a.queryRow(`SELECT resident_code FROM persons WHERE my_number = ? LIMIT 1`, num).Scan(&code)
-	if err == sql.ErrNoRows {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("look up 個人番号: %w", err)
-	}
-	return code, true, nil
-}

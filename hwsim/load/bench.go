@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"jukiterm/hwsim/synth"
@@ -48,11 +49,13 @@ func BenchIngest(ctx context.Context, dir string, n int, seed uint64) (IngestFig
 		return f, err
 	}
 	rows := bareRows(seed, n, p)
+	syscall.Sync()
 	bare, err := store.BareInsert(filepath.Join(dir, "bare.db"), rows, BenchBatch)
 	if err != nil {
 		return f, fmt.Errorf("baseline: %w", err)
 	}
 	rows = nil
+	syscall.Sync() // start the timed ingest with no writeback of the baseline pending
 	db := filepath.Join(dir, "jukiterm.db")
 	if err := store.Create(db); err != nil {
 		return f, err

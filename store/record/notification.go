@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxLine is the longest notification line accepted, in bytes.
@@ -39,8 +40,9 @@ type Notification struct {
 	FormerSurnameGaiji *int    `json:"former_surname_gaiji,omitempty"`
 }
 
-// Parse decodes one notification line strictly: one JSON object, no unknown field, no
-// wrong type, nothing after it. Any failure is a bad-format violation.
+// Parse decodes one notification line strictly: one JSON object whose member names are
+// exactly those of FORMATS.md §1 (case-sensitive, none twice), each of the right type
+// and none null, with nothing after it. Any failure is a bad-format violation.
 func Parse(line []byte) (*Notification, *Violation) {
 	if len(line) > MaxLine {
 		return nil, violate(RuleBadFormat, "line is longer than %d KiB", MaxLine>>10)
@@ -52,84 +54,89 @@ func Parse(line []byte) (*Notification, *Violation) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, violate(RuleBadFormat, "line is not a JSON object")
 	}
-	if v := checkKeysExact(trimmed); v != nil {
-		return nil, v
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
 	var n Notification
-	if err := dec.Decode(&n); err != nil {
+	if err := jsonv2.Unmarshal(trimmed, &n, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return nil, violate(RuleBadFormat, "%s", describeJSONError(err))
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, violate(RuleBadFormat, "text after the JSON object")
+	if bytes.Contains(trimmed, []byte("null")) {
+		if key := nullMember(trimmed); key != "" {
+			return nil, violate(RuleBadFormat, "field %q is null: leave an absent field out", key)
+		}
 	}
 	return &n, nil
 }
 
-// fieldNames are the notification's field names, exactly as FORMATS.md §1 spells them.
-var fieldNames = func() map[string]bool {
-	m := map[string]bool{}
-	t := reflect.TypeOf(Notification{})
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		m[name] = true
+// nullMember returns the name of the first member of a valid object whose value is
+// null, or "".
+func nullMember(obj []byte) string {
+	dec := jsontext.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.ReadToken(); err != nil {
+		return ""
 	}
-	return m
-}()
-
-// checkKeysExact walks the object's keys: encoding/json alone would accept "ID" for
-// "id" (it matches case-insensitively), the last of two equal keys, and null.
-func checkKeysExact(obj []byte) *Violation {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if _, err := dec.Token(); err != nil {
-		return violate(RuleBadFormat, "%s", describeJSONError(err))
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
 		if err != nil {
-			return violate(RuleBadFormat, "%s", describeJSONError(err))
+			return ""
 		}
-		key, _ := tok.(string)
-		switch {
-		case !fieldNames[key]:
-			return violate(RuleBadFormat, "unknown field %q (field names are lower case, see FORMATS §1)", key)
-		case seen[key]:
-			return violate(RuleBadFormat, "field %q appears twice", key)
+		name := tok.String() // a token is void after the next read
+		v, err := dec.ReadValue()
+		if err != nil {
+			return ""
 		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return violate(RuleBadFormat, "%s", describeJSONError(err))
-		}
-		if string(raw) == "null" {
-			return violate(RuleBadFormat, "field %q is null: leave an absent field out", key)
+		if v.Kind() == 'n' {
+			return name
 		}
 	}
-	return nil
+	return ""
 }
 
 func describeJSONError(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("field %q has the wrong type (%s where %s is expected)", te.Field, te.Value, jsonType(te.Type.String()))
-	}
-	var se *json.SyntaxError
+	var se *jsonv2.SemanticError
 	if errors.As(err, &se) {
-		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, err)
+		field := strings.TrimPrefix(string(se.JSONPointer), "/")
+		switch {
+		case errors.Is(err, jsonv2.ErrUnknownName):
+			return fmt.Sprintf("unknown field %q (field names are lower case, see FORMATS §1)", field)
+		case se.GoType != nil:
+			return fmt.Sprintf("field %q has the wrong type (%s where %s is expected)", field, kindName(se.JSONKind), goTypeName(se.GoType.String()))
+		}
+	}
+	var xe *jsontext.SyntacticError
+	if errors.As(err, &xe) {
+		if errors.Is(err, jsontext.ErrDuplicateName) {
+			return fmt.Sprintf("field %q appears twice", strings.TrimPrefix(string(xe.JSONPointer), "/"))
+		}
+		return fmt.Sprintf("not valid JSON at byte %d: %v", xe.ByteOffset, xe.Err)
 	}
 	return "not a valid notification: " + err.Error()
 }
 
-func jsonType(goType string) string {
-	switch goType {
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "true or false"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 'n':
+		return "null"
+	}
+	return "a value"
+}
+
+func goTypeName(t string) string {
+	switch strings.TrimPrefix(t, "*") {
 	case "int":
 		return "a whole number"
 	case "string":
 		return "a string"
 	}
-	return goType
+	return t
 }
 
 // Hash is the SHA-256 of the notification's canonical JSON: two lines with the same
