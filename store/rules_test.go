@@ -138,7 +138,7 @@ func TestReentryAfterTenshutsu(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Status != "current" || p.Municipality != "052027" || len(p.History) != 2 || p.History[1].Status != "removed" {
+	if p.Status != "current" || p.Municipality != "052027" || len(p.Versions()) != 2 || p.Versions()[1].Status != "removed" {
 		t.Fatalf("re-entry: %+v", p)
 	}
 }

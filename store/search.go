@@ -36,7 +36,8 @@ func (s *Store) Search(ctx context.Context, q Query) ([]record.Record, error) {
 // Person is a record with, when asked for, its earlier versions (oldest first).
 type Person struct {
 	record.Record
-	History []record.Record `json:"history,omitempty"`
+	// History is nil unless asked for; then it is present in JSON even when empty.
+	History *[]record.Record `json:"history,omitempty"`
 }
 
 // Get returns the person whose current 住民票コード is code, current or removed, with
@@ -58,7 +59,8 @@ func (s *Store) Get(ctx context.Context, code string, withHistory bool) (Person,
 	if !withHistory {
 		return p, nil
 	}
-	p.History = []record.Record{}
+	hist := []record.Record{}
+	p.History = &hist
 	rows, err := s.r.QueryContext(ctx, `SELECT person_id, `+recordCols+` FROM history WHERE person_id = ? ORDER BY history_id`, r.ID)
 	if err != nil {
 		return p, fmt.Errorf("show history: %w", err)
@@ -69,9 +71,17 @@ func (s *Store) Get(ctx context.Context, code string, withHistory bool) (Person,
 		if err != nil {
 			return p, fmt.Errorf("show history: %w", err)
 		}
-		p.History = append(p.History, h)
+		hist = append(hist, h)
 	}
 	return p, rows.Err()
+}
+
+// Versions returns the earlier versions, oldest first (none if not asked for).
+func (p Person) Versions() []record.Record {
+	if p.History == nil {
+		return nil
+	}
+	return *p.History
 }
 
 // Stats summarises the file.

@@ -27,10 +27,10 @@ func TestIngestSearchShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Address != "秋田県秋田市旭北錦町1番1号" || len(p.History) != 1 || p.History[0].Address != "秋田県秋田市山王一丁目1番1号" {
+	if p.Address != "秋田県秋田市旭北錦町1番1号" || len(p.Versions()) != 1 || p.Versions()[0].Address != "秋田県秋田市山王一丁目1番1号" {
 		t.Fatalf("show: %+v", p)
 	}
-	if p.UpdateSeq <= p.History[0].UpdateSeq || !p.History[0].RetentionFlag {
-		t.Fatalf("history row: seq %d after %d, retention %v", p.UpdateSeq, p.History[0].UpdateSeq, p.History[0].RetentionFlag)
+	if p.UpdateSeq <= p.Versions()[0].UpdateSeq || !p.Versions()[0].RetentionFlag {
+		t.Fatalf("history row: seq %d after %d, retention %v", p.UpdateSeq, p.Versions()[0].UpdateSeq, p.Versions()[0].RetentionFlag)
 	}
 }

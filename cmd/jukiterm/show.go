@@ -28,8 +28,8 @@ func (a *app) showCmd() *cobra.Command {
 			}
 			printRecord(p.Record)
 			if history {
-				fmt.Printf("\n履歴 (history), oldest first: %d earlier version(s)\n", len(p.History))
-				for i, h := range p.History {
+				fmt.Printf("\n履歴 (history), oldest first: %d earlier version(s)\n", len(p.Versions()))
+				for i, h := range p.Versions() {
 					fmt.Printf("\n[%d] %s %s (更新順番号 %d)\n", i+1, h.Reason, h.ChangedOn, h.UpdateSeq)
 					printRecord(h)
 				}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"jukiterm/store/record"
+)
+
+// binaries builds jukiterm and jukitermd once for the end-to-end tests.
+func binaries(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+"/", "jukiterm/cmd/jukiterm", "jukiterm/cmd/jukitermd")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return dir
+}
+
+type run struct {
+	stdout, stderr string
+	code           int
+}
+
+func cli(t *testing.T, bin, socket string, args ...string) run {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(bin, "jukiterm"), args...)
+	cmd.Env = append(os.Environ(), "JUKITERM_SOCKET="+socket)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return run{out.String(), errb.String(), code}
+}
+
+func myNumber(first11 string) string { return first11 + fmt.Sprint(record.MyNumberCheckDigit(first11)) }
+
+// TestEndToEnd drives the real binaries as a new user would: init, start the daemon,
+// ingest, search, show, stats, errors and exit codes, clean shutdown on SIGTERM.
+func TestEndToEnd(t *testing.T) {
+	bin := binaries(t)
+	state := filepath.Join(t.TempDir(), "state")
+	if r := cli(t, bin, "", "init", "--state", state); r.code != 0 || !strings.Contains(r.stdout, "jukitermd --config") {
+		t.Fatalf("init: %+v", r)
+	}
+	if r := cli(t, bin, "", "init", "--state", state); r.code == 0 || !strings.Contains(r.stderr, "already initialised") {
+		t.Fatalf("second init: %+v", r)
+	}
+	socket := filepath.Join(state, "jukiterm.sock")
+	if r := cli(t, bin, socket, "stats"); r.code != 2 || !strings.Contains(r.stderr, "Is the daemon running?") {
+		t.Fatalf("stats without a daemon: %+v", r)
+	}
+	daemon := exec.Command(filepath.Join(bin, "jukitermd"), "--config", filepath.Join(state, "jukiterm.conf"))
+	var dlog bytes.Buffer
+	daemon.Stderr = &dlog
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer daemon.Process.Kill()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(socket); err == nil {
+			break
+		}
+		if i > 300 {
+			t.Fatalf("no socket: %s", dlog.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	p := map[string]any{"id": "e-1", "municipality": "052019", "reason": "転入", "changed_on": "2026-04-01",
+		"notified_on": "2026-04-02", "resident_code": "12000000001", "my_number": myNumber("45000000001"),
+		"name": "山崎　純子", "name_kana": "ヤマザキ　ジュンコ", "birth": "1980-02-29", "sex": 2,
+		"address": "秋田県秋田市山王一丁目1番1号"}
+	move := map[string]any{"id": "e-2", "municipality": "052019", "reason": "転居", "changed_on": "2026-05-01",
+		"notified_on": "2026-05-01", "resident_code": "12000000001", "address": "秋田県秋田市旭北錦町1番1号"}
+	again := map[string]any{}
+	for k, v := range p {
+		again[k] = v
+	}
+	again["id"] = "e-3"
+	var file bytes.Buffer
+	for _, n := range []any{p, move, again} {
+		b, _ := json.Marshal(n)
+		file.Write(append(b, '\n'))
+	}
+	path := filepath.Join(t.TempDir(), "n.jsonl")
+	os.WriteFile(path, file.Bytes(), 0o600)
+
+	r := cli(t, bin, socket, "ingest", path, "--json")
+	var res struct {
+		Applied, Duplicates, Rejected int
+		Rejections                    []struct {
+			Line     int
+			ID, Rule string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 3 {
+		t.Fatalf("ingest: %+v (%v)", r, err)
+	}
+	if res.Applied != 2 || res.Rejected != 1 || res.Rejections[0].Line != 3 || res.Rejections[0].Rule != "entering-current-resident" {
+		t.Fatalf("ingest result: %+v", res)
+	}
+	if r := cli(t, bin, socket, "ingest", path, "--json"); r.code != 3 || !strings.Contains(r.stdout, `"duplicates":2`) {
+		t.Fatalf("the same file again: %+v", r)
+	}
+	if r := cli(t, bin, socket, "ingest", filepath.Join(state, "missing.jsonl")); r.code != 2 || !strings.Contains(r.stderr, "nothing was applied") {
+		t.Fatalf("missing file: %+v", r)
+	}
+
+	r = cli(t, bin, socket, "search", "--kana", "やまさき じゅんこ", "--json")
+	var recs []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil || r.code != 0 || len(recs) != 1 || recs[0]["name_kana_seion"] != "ヤマサキシユンコ" {
+		t.Fatalf("search: %+v", r)
+	}
+	if r := cli(t, bin, socket, "search", "--kana", "ヤマザキ"); r.code != 0 || !strings.Contains(r.stdout, "山崎　純子") {
+		t.Fatalf("surname search table: %+v", r)
+	}
+	if r := cli(t, bin, socket, "search", "--kana", "タナカ", "--json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+		t.Fatalf("search with no match: %+v", r)
+	}
+	if r := cli(t, bin, socket, "search", "--birth", "1980-02-29"); r.code != 2 || !strings.Contains(r.stderr, "--birth together with another item") {
+		t.Fatalf("search with too little: %+v", r)
+	}
+	if r := cli(t, bin, socket, "search", "--nmae", "x"); r.code != 2 {
+		t.Fatalf("unknown flag: %+v", r)
+	}
+
+	r = cli(t, bin, socket, "show", "12000000001", "--history", "--json")
+	var rec struct {
+		record.Record
+		History []record.Record `json:"history"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || r.code != 0 {
+		t.Fatalf("show: %+v %v", r, err)
+	}
+	if rec.Status != "current" || rec.Reason != "転居" || len(rec.History) != 1 || rec.History[0].Reason != "転入" || rec.UpdateSeq != 2 {
+		t.Fatalf("show record: %+v", rec)
+	}
+	if r := cli(t, bin, socket, "show", "12000000001"); r.code != 0 || !strings.Contains(r.stdout, "昭和55年2月29日") {
+		t.Fatalf("show table: %+v", r)
+	}
+	if r := cli(t, bin, socket, "show", "12000000002"); r.code != 1 {
+		t.Fatalf("show of a missing person: %+v", r)
+	}
+	if r := cli(t, bin, socket, "stats", "--json"); r.code != 0 || !strings.Contains(r.stdout, `"persons_current":1`) {
+		t.Fatalf("stats: %+v", r)
+	}
+
+	daemon.Process.Signal(syscall.SIGTERM)
+	if err := daemon.Wait(); err != nil {
+		t.Fatalf("daemon after SIGTERM: %v\n%s", err, dlog.String())
+	}
+	if _, err := os.Stat(socket); err == nil {
+		t.Fatal("the socket was left behind")
+	}
+}
