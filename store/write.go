@@ -44,4 +44,3 @@ func (a *applier) write(n *record.Notification, old record.Record, found bool, h
 	}
 	return nil
 }
-
