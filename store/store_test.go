@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"os"
 	"testing"
 )
 
@@ -32,5 +33,23 @@ func TestIngestSearchShow(t *testing.T) {
 	}
 	if p.UpdateSeq <= p.Versions()[0].UpdateSeq || !p.Versions()[0].RetentionFlag {
 		t.Fatalf("history row: seq %d after %d, retention %v", p.UpdateSeq, p.Versions()[0].UpdateSeq, p.Versions()[0].RetentionFlag)
+	}
+}
+
+// The good corpus is a story of one file: every reason, applied in order.
+func TestGoodCorpusApplies(t *testing.T) {
+	f, err := os.Open("record/testdata/notifications.good.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := openTemp(t)
+	res, err := s.Ingest(context.Background(), f, IngestOptions{})
+	if err != nil || res.Applied != 16 || res.Rejected != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	p, err := s.Get(context.Background(), "12000000099", true)
+	if err != nil || p.Status != "removed" || p.Reason != "転出" || len(p.Versions()) != 11 || p.NameKana != "オガ　タロー" {
+		t.Fatalf("%+v %v", p, err)
 	}
 }

@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,13 @@ func FuzzParse(f *testing.F) {
 		`{"ID":"1"}`, `{"sex":"1"}`, `{"sex":1.5}`, `{"a":1}{}`, `[]`, `null`, `{`, "\xff", `{"id":null}`, `{"id":"1","id":"2"}`,
 	} {
 		f.Add([]byte(s))
+	}
+	for _, l := range readCorpus(f, "notifications.good.jsonl") {
+		f.Add([]byte(l))
+	}
+	for _, l := range readCorpus(f, "notifications.bad.jsonl") {
+		_, line, _ := strings.Cut(l, "\t")
+		f.Add([]byte(line))
 	}
 	known := map[string]bool{}
 	for _, r := range RuleIDs {
