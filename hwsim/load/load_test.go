@@ -1,0 +1,44 @@
+package load
+
+import (
+	"context"
+	"testing"
+
+	"jukiterm/store"
+)
+
+func TestDemoHasAnExampleWithHistory(t *testing.T) {
+	db := t.TempDir() + "/jukiterm.db"
+	if err := store.Create(db); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(db, store.Options{CacheMiB: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	code, err := Demo(context.Background(), st, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.Get(context.Background(), code, true)
+	if err != nil || len(p.Versions()) == 0 || p.Status != "current" {
+		t.Fatalf("example %s: %+v %v", code, p, err)
+	}
+	stats, _ := st.Stats(context.Background())
+	if stats.Applied != 2100 || stats.Rejected != 0 {
+		t.Fatalf("demo data set: %+v", stats)
+	}
+}
+
+func TestBenchesRunSmall(t *testing.T) {
+	ctx := context.Background()
+	f, err := BenchIngest(ctx, t.TempDir(), 3000, 1)
+	if err != nil || f.Persons != 3000 || f.PerS <= 0 || f.SQLitePerS <= 0 || f.Ratio != f.PerS/f.SQLitePerS {
+		t.Fatalf("ingest figures %+v %v", f, err)
+	}
+	s, err := BenchSearch(ctx, t.TempDir(), 3000, 100, 1)
+	if err != nil || s.Queries != 100 || s.Code.P99 < s.Code.P50 || s.Kana4.P50 <= 0 {
+		t.Fatalf("search figures %+v %v", s, err)
+	}
+}
