@@ -18,24 +18,31 @@ func (a *app) benchCmd() *cobra.Command {
 		Use:   "bench (ingest | search) --persons N",
 		Short: "Measure whole pipelines on synthetic residents, in a temporary state dir of its own",
 	}
-	workdir := func() (string, func(), error) {
+	// inDir runs fn in the work directory: --dir (kept), else a temporary one (removed).
+	inDir := func(fn func(dir string) error) error {
 		if keep != "" {
-			return keep, func() {}, os.MkdirAll(keep, 0o750)
+			if err := os.MkdirAll(keep, 0o750); err != nil {
+				return err
+			}
+			return fn(keep)
 		}
 		d, err := os.MkdirTemp("", "jukiterm-bench-")
-		return d, func() { os.RemoveAll(d) }, err
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		return fn(d)
 	}
 	ingest := &cobra.Command{
 		Use:   "ingest --persons N",
 		Short: "Ingest N new persons through the whole path, against bare SQLite writing the same rows",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			dir, done, err := workdir()
-			if err != nil {
+			var f load.IngestFigures
+			err := inDir(func(dir string) (err error) {
+				f, err = load.BenchIngest(c.Context(), dir, persons, seed)
 				return err
-			}
-			defer done()
-			f, err := load.BenchIngest(c.Context(), dir, persons, seed)
+			})
 			if err != nil {
 				return fmt.Errorf("bench ingest: %w", err)
 			}
@@ -54,12 +61,11 @@ func (a *app) benchCmd() *cobra.Command {
 		Short: "Load N persons, then time searches by code, number and 4情報 (kana + birth) in process",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			dir, done, err := workdir()
-			if err != nil {
+			var f load.SearchFigures
+			err := inDir(func(dir string) (err error) {
+				f, err = load.BenchSearch(c.Context(), dir, persons, queries, seed)
 				return err
-			}
-			defer done()
-			f, err := load.BenchSearch(c.Context(), dir, persons, queries, seed)
+			})
 			if err != nil {
 				return fmt.Errorf("bench search: %w", err)
 			}

@@ -56,11 +56,7 @@ func BenchIngest(ctx context.Context, dir string, n int, seed uint64) (IngestFig
 	}
 	rows = nil
 	syscall.Sync() // start the timed ingest with no writeback of the baseline pending
-	db := filepath.Join(dir, "jukiterm.db")
-	if err := store.Create(db); err != nil {
-		return f, err
-	}
-	st, err := store.Open(db, store.Options{})
+	st, err := freshStore(dir)
 	if err != nil {
 		return f, err
 	}
@@ -83,6 +79,15 @@ func BenchIngest(ctx context.Context, dir string, n int, seed uint64) (IngestFig
 	f.PerS, f.SQLitePerS = float64(n)/f.Seconds, float64(n)/f.SQLiteSeconds
 	f.Ratio = f.PerS / f.SQLitePerS
 	return f, nil
+}
+
+// freshStore creates and opens a new identity file in dir.
+func freshStore(dir string) (*store.Store, error) {
+	db := filepath.Join(dir, "jukiterm.db")
+	if err := store.Create(db); err != nil {
+		return nil, err
+	}
+	return store.Open(db, store.Options{})
 }
 
 // bareRows builds the rows an ingest of the synthetic residents writes.
@@ -119,11 +124,7 @@ type SearchFigures struct {
 // for residents drawn at random, in process, including the query's normalisation.
 func BenchSearch(ctx context.Context, dir string, n, queries int, seed uint64) (SearchFigures, error) {
 	f := SearchFigures{Persons: n, Queries: queries}
-	db := filepath.Join(dir, "jukiterm.db")
-	if err := store.Create(db); err != nil {
-		return f, err
-	}
-	st, err := store.Open(db, store.Options{})
+	st, err := freshStore(dir)
 	if err != nil {
 		return f, err
 	}
