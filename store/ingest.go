@@ -84,6 +84,9 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 				return res, fmt.Errorf("read line %d: %w", lineNo+1, err)
 			}
 			lineNo++
+			if lineNo == 1 {
+				b = bytes.TrimPrefix(b, []byte("\uFEFF")) // a byte order mark some editors write
+			}
 			if lineNo > run.skip && len(bytes.TrimSpace(b)) > 0 {
 				batch = append(batch, line{no: lineNo, text: b})
 			}

@@ -53,3 +53,11 @@ func TestGoodCorpusApplies(t *testing.T) {
 		t.Fatalf("%+v %v", p, err)
 	}
 }
+
+func TestByteOrderMarkAccepted(t *testing.T) {
+	s := openTemp(t)
+	res := ingest(t, s, "\uFEFF"+string(lines(person(1))[:len(lines(person(1)))-1]), person(2))
+	if res.Applied != 2 || res.Rejected != 0 {
+		t.Fatalf("%+v", res)
+	}
+}
