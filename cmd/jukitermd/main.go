@@ -55,17 +55,27 @@ func run(args []string) int {
 			return fail(1, "loading the demo data set: %v", err)
 		}
 	}
-	l, err := daemon.Listen(cfg.Socket)
+	l, err := systemd.ActivatedListener()
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	defer os.Remove(cfg.Socket)
+	where := "the socket systemd passed"
+	if l == nil { // not socket-activated: make our own socket, and remove it at the end
+		if l, err = daemon.Listen(cfg.Socket); err != nil {
+			return fail(1, "%v", err)
+		}
+		defer os.Remove(cfg.Socket)
+		where = cfg.Socket
+	}
 	srv := daemon.New(st, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
+	wdCtx, stopWatchdog := context.WithCancel(context.Background())
+	defer stopWatchdog()
+	go systemd.Watchdog(wdCtx, st.Ping)
 	systemd.Ready()
-	systemd.Status("serving on " + cfg.Socket)
-	log.Info("serving", "socket", cfg.Socket, "database", cfg.Database, "hardware", cfg.Hardware)
+	systemd.Status("serving on " + where)
+	log.Info("serving", "socket", where, "database", cfg.Database, "hardware", cfg.Hardware)
 	if *demo > 0 {
 		printDemoHints(st, cfg.Socket)
 	}
@@ -79,6 +89,7 @@ func run(args []string) int {
 		return fail(1, "the local API stopped: %v", err)
 	}
 	systemd.Stopping()
+	stopWatchdog()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"jukiterm/daemon/client"
+	"jukiterm/daemon/config"
+	"jukiterm/store"
+)
+
+func build(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", dir+"/", "jukiterm/cmd/jukitermd").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "jukitermd")
+}
+
+// state makes a state directory as `jukiterm init` does; without db the database is
+// not created.
+func state(t *testing.T, db bool) (conf string, cfg config.Config) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg = config.Default(dir)
+	if db {
+		if err := store.Create(cfg.Database); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf = filepath.Join(dir, config.FileName)
+	if err := config.Write(conf, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return conf, cfg
+}
+
+// notifySocket collects what the daemon tells systemd.
+func notifySocket(t *testing.T) (string, chan string) {
+	path := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			ch <- string(buf[:n])
+		}
+	}()
+	return path, ch
+}
+
+func next(t *testing.T, ch chan string) string {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing reached the notify socket")
+		return ""
+	}
+}
+
+func TestReadyOnlyOnceServingThenStopping(t *testing.T) {
+	bin := build(t)
+	conf, cfg := state(t, true)
+	ns, ch := notifySocket(t)
+	cmd := exec.Command(bin, "--config", conf)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if m := next(t, ch); m != "READY=1" {
+		t.Fatalf("first message %q, want READY=1", m)
+	}
+	if err := client.New(cfg.Socket).Health(context.Background()); err != nil {
+		t.Fatalf("READY was sent before the API served: %v", err)
+	}
+	if m := next(t, ch); !strings.HasPrefix(m, "STATUS=serving") {
+		t.Fatalf("status %q", m)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if m := next(t, ch); m != "STOPPING=1" {
+		t.Fatalf("after SIGTERM %q, want STOPPING=1", m)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+}
+
+func TestStatusSaysWhyItDoesNotServe(t *testing.T) {
+	bin := build(t)
+	conf, _ := state(t, false) // no database
+	ns, ch := notifySocket(t)
+	cmd := exec.Command(bin, "--config", conf)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v; output %s", err, out)
+	}
+	m := next(t, ch)
+	if !strings.HasPrefix(m, "STATUS=not serving") || !strings.Contains(m, "jukiterm init") {
+		t.Fatalf("status %q", m)
+	}
+	if strings.Contains(string(out), "READY") || len(ch) > 0 && <-ch == "READY=1" {
+		t.Fatal("READY without a store")
+	}
+}
+
+// TestSocketActivation passes a listening socket as systemd does (LISTEN_FDS) and
+// checks the API is served on it, not on the configured path.
+func TestSocketActivation(t *testing.T) {
+	bin := build(t)
+	conf, cfg := state(t, true)
+	path := filepath.Join(t.TempDir(), "activated.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ul := l.(*net.UnixListener)
+	f, err := ul.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ul.SetUnlinkOnClose(false) // the passed descriptor keeps listening on the path
+	ul.Close()
+	// LISTEN_PID must be the daemon's own pid: the shell execs it with its pid.
+	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --config "$1"`, bin, conf)
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	c := client.New(path)
+	var herr error
+	for i := 0; i < 300; i++ {
+		if herr = c.Health(context.Background()); herr == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if herr != nil {
+		t.Fatalf("no API on the activated socket: %v", herr)
+	}
+	if _, err := os.Stat(cfg.Socket); err == nil {
+		t.Fatal("the daemon made its own socket although one was passed")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal("the daemon removed the socket systemd owns")
+	}
+}
