@@ -67,6 +67,9 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 	if err != nil {
 		return res, err
 	}
+	if run.id != 0 {
+		defer s.endRun(o.Source)
+	}
 	br := bufio.NewReaderSize(in, 1<<20)
 	lineNo := 0
 	for eof := false; !eof; {
@@ -211,6 +214,8 @@ func (a *applier) reject(l line, n *record.Notification, v *record.Violation, re
 	var muni, id string
 	if n != nil {
 		muni, id = n.Municipality, n.ID
+	} else {
+		muni, id = record.LooseKeys(l.text)
 	}
 	var run any
 	if a.run != 0 {

@@ -86,9 +86,9 @@ func (q *Query) normalize4(p *record.Prefecture) error {
 		q.Kana = n
 	}
 	q.Name = record.NormalizeText(q.Name)
-	q.Address = strings.TrimSpace(q.Address)
+	q.Address = record.NormalizeText(q.Address)
 	if q.Birth != "" && !record.ValidDate(q.Birth) {
-		return badQuery("--birth %q is not a date written YYYY-MM-DD", q.Birth)
+		return badQuery("--birth %q is not a real date (write it YYYY-MM-DD, e.g. 1990-01-15)", q.Birth)
 	}
 	if q.Sex != 0 && q.Sex != 1 && q.Sex != 2 {
 		return badQuery("--sex must be 1 (男) or 2 (女)")

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -29,6 +30,9 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.active[source] {
+		return ingestRun{}, ErrBusy
+	}
 	var run ingestRun
 	err := s.w.QueryRow(`SELECT ingest_id, lines_done, applied, duplicates, rejected FROM ingests
 		WHERE source = ? AND finished_at IS NULL ORDER BY ingest_id DESC LIMIT 1`, source).Scan(
@@ -41,11 +45,13 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 			return run, fmt.Errorf("start ingest: %w", err)
 		}
 		run.id, err = r.LastInsertId()
+		s.active[source] = err == nil
 		return run, err
 	case err != nil:
 		return run, fmt.Errorf("look for an interrupted ingest: %w", err)
 	}
 	res.ResumedAfterLine = run.skip
+	s.active[source] = true
 	rows, err := s.w.Query(`SELECT line, id, rule, message FROM rejections WHERE ingest_id = ? ORDER BY line`, run.id)
 	if err != nil {
 		return run, fmt.Errorf("read earlier rejections: %w", err)
@@ -69,6 +75,16 @@ func (a *applier) progress(lines int, res IngestResult) error {
 	_, err := a.exec(`UPDATE ingests SET lines_done = ?, applied = ?, duplicates = ?, rejected = ? WHERE ingest_id = ?`,
 		lines, res.Applied, res.Duplicates, res.Rejected, a.run)
 	return err
+}
+
+// ErrBusy is returned when the same file is being ingested already.
+var ErrBusy = errors.New("this file is being ingested right now by another request: wait for that ingest to finish, then run it again if needed")
+
+// endRun forgets that source is being ingested.
+func (s *Store) endRun(source string) {
+	s.mu.Lock()
+	delete(s.active, source)
+	s.mu.Unlock()
 }
 
 // finishRun marks a run complete: the same file again starts afresh.

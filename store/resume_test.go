@@ -45,3 +45,22 @@ func TestResumeInterruptedIngest(t *testing.T) {
 		t.Fatalf("the finished file again: %+v", res)
 	}
 }
+
+func TestSameFileTwiceAtOnceRefused(t *testing.T) {
+	s := openTemp(t)
+	data := lines(person(1), person(2))
+	var inner error
+	_, err := s.Ingest(context.Background(), bytes.NewReader(data), IngestOptions{BatchSize: 1, Source: SourceOf(data),
+		Committed: func(int, *IngestResult) {
+			if inner == nil {
+				_, inner = s.Ingest(context.Background(), bytes.NewReader(data), IngestOptions{Source: SourceOf(data)})
+			}
+		}})
+	if err != nil || !errors.Is(inner, ErrBusy) {
+		t.Fatalf("outer %v, inner %v", err, inner)
+	}
+	res, err := s.Ingest(context.Background(), bytes.NewReader(data), IngestOptions{Source: SourceOf(data)})
+	if err != nil || res.Duplicates != 2 {
+		t.Fatalf("after the first finished: %+v %v", res, err)
+	}
+}

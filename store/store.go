@@ -41,6 +41,7 @@ type Store struct {
 	mu     sync.Mutex // serialises write transactions; guards seq and closed
 	seq    int64      // last 更新順番号 assigned
 	closed bool
+	active map[string]bool // sources being ingested now
 }
 
 // Pragmas are the SQLite settings of every connection (DSN form). The benchmark's bare
@@ -107,7 +108,7 @@ func open(path string, o Options, create bool) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{path: path, opt: o, w: w}
+	s := &Store{path: path, opt: o, w: w, active: map[string]bool{}}
 	if err := s.init(); err != nil {
 		w.Close()
 		return nil, err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +60,31 @@ func TestByteOrderMarkAccepted(t *testing.T) {
 	res := ingest(t, s, "\uFEFF"+string(lines(person(1))[:len(lines(person(1)))-1]), person(2))
 	if res.Applied != 2 || res.Rejected != 0 {
 		t.Fatalf("%+v", res)
+	}
+}
+
+func TestBadFormatKeepsItsKeys(t *testing.T) {
+	s := openTemp(t)
+	res := ingest(t, s, person(1).with("adress", "x"))
+	r := res.Rejections[0]
+	if r.Rule != "bad-format" || r.ID != "t-1" || !strings.Contains(r.Message, `did you mean "address"`) {
+		t.Fatalf("%+v", r)
+	}
+	var muni string
+	s.w.QueryRow(`SELECT municipality FROM rejections`).Scan(&muni)
+	if muni != "052019" {
+		t.Fatalf("rejection recorded for municipality %q", muni)
+	}
+}
+
+func TestAddressSearchIgnoresSpacing(t *testing.T) {
+	s := openTemp(t)
+	mustApply(t, s, person(1).with("address", "秋田県 横手市  中央町1"))
+	q := Query{Address: "秋田県 横手市", Birth: "1990-01-15"}
+	if err := q.Normalize(s.Prefecture()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Search(context.Background(), q); err != nil || len(got) != 1 {
+		t.Fatalf("%v %v", got, err)
 	}
 }

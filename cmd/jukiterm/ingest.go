@@ -43,8 +43,8 @@ func (a *app) ingestCmd() *cobra.Command {
 				bar.Finish()
 			}
 			var ae *api.Error
-			if err != nil && !errors.As(err, &ae) {
-				return withCode(exitUsage, err)
+			if err != nil && (!errors.As(err, &ae) || res.Rejections == nil) {
+				return withCode(exitUsage, err) // no result: nothing of this file was applied
 			}
 			if a.json {
 				enc := json.NewEncoder(os.Stdout)
@@ -57,7 +57,11 @@ func (a *app) ingestCmd() *cobra.Command {
 				return withCode(exitUsage, err)
 			}
 			if res.Rejected > 0 {
-				return &exitError{code: exitRejected, err: fmt.Errorf("%d notification(s) rejected; the others were applied. Each rejection is recorded; send it back to its municipality for correction", res.Rejected)}
+				others := "the others were applied"
+				if res.Applied+res.Duplicates == 0 {
+					others = "nothing was applied"
+				}
+				return &exitError{code: exitRejected, err: fmt.Errorf("%d notification(s) rejected, %s. Each rejection is recorded with its reason; send it back to its municipality for correction", res.Rejected, others)}
 			}
 			return nil
 		},

@@ -13,6 +13,7 @@ import (
 
 func (a *app) searchCmd() *cobra.Command {
 	var q store.Query
+	var sex string
 	c := &cobra.Command{
 		Use:   "search (--code C | --number N | 4情報 options)",
 		Short: "Search the file by 住民票コード, 個人番号 or the 4情報 (name, kana, birth, sex, address)",
@@ -22,6 +23,18 @@ func (a *app) searchCmd() *cobra.Command {
 			"whole name, or of the surname alone when it has no space.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			switch sex {
+			case "":
+			case "1", "男":
+				q.Sex = 1
+			case "2", "女":
+				q.Sex = 2
+			default:
+				return withCode(exitUsage, fmt.Errorf("--sex %q: use 1 (男) or 2 (女)", sex))
+			}
+			if q.Limit < 1 {
+				return withCode(exitUsage, fmt.Errorf("--limit must be at least 1"))
+			}
 			if q.Code == "" && q.Number == "" && q.Kana == "" && q.Name == "" && q.Birth == "" &&
 				q.Sex == 0 && q.Address == "" && q.Municipality == "" {
 				return withCode(exitUsage, fmt.Errorf("say what to search for: --code, --number, or 4情報 items such as --kana and --birth (see `jukiterm search --help`)"))
@@ -38,7 +51,7 @@ func (a *app) searchCmd() *cobra.Command {
 				return nil
 			}
 			printPersons(recs)
-			if len(recs) == q.Limit || (q.Limit == 0 && len(recs) == store.DefaultLimit) {
+			if len(recs) == q.Limit {
 				fmt.Fprintf(os.Stderr, "(showing the first %d; narrow the search or raise --limit)\n", len(recs))
 			}
 			return nil
@@ -50,7 +63,7 @@ func (a *app) searchCmd() *cobra.Command {
 	f.StringVar(&q.Kana, "kana", "", "ふりがな氏名, katakana or hiragana; without a space: the surname")
 	f.StringVar(&q.Name, "name", "", "漢字氏名; without a space: the surname")
 	f.StringVar(&q.Birth, "birth", "", "生年月日 YYYY-MM-DD")
-	f.IntVar(&q.Sex, "sex", 0, "性別: 1 男, 2 女")
+	f.StringVar(&sex, "sex", "", "性別: 1 or 男, 2 or 女")
 	f.StringVar(&q.Address, "address", "", "住所, matched from its start")
 	f.StringVar(&q.Municipality, "municipality", "", "市町村コード (6 digits)")
 	f.BoolVar(&q.IncludeRemoved, "include-removed", false, "include persons removed from the register (消除者)")

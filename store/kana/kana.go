@@ -23,7 +23,7 @@ var ErrNotKana = errors.New("not a kana name")
 // (ASCII or ideographic) made one ideographic space, trimmed at both ends. It fails
 // with ErrNotKana if anything else than kana, ー, ・ and spaces remains, or nothing does.
 func Normalize(s string) (string, error) {
-	if !utf8.ValidString(s) {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, notKanaInput) {
 		return "", ErrNotKana
 	}
 	s = norm.NFKC.String(s)
@@ -58,8 +58,20 @@ func Normalize(s string) (string, error) {
 	return b.String(), nil
 }
 
+// notKanaInput reports a character that may not stand in a kana name before
+// normalisation: only kana (full or half width), voiced marks, ー, ・ and spaces may,
+// so that compatibility characters such as ㋐ or ㌀ are not read as kana.
+func notKanaInput(r rune) bool {
+	switch {
+	case r >= 'ぁ' && r <= 'ゖ', r >= '\u3099' && r <= 'ゞ', r >= 'ァ' && r <= 'ヾ',
+		r >= 'ｦ' && r <= 'ﾟ', r == '･', r == ' ', r == '\u3000', r >= 'ㇰ' && r <= 'ㇿ':
+		return false
+	}
+	return true
+}
+
 func isKatakana(r rune) bool {
-	return (r >= 'ァ' && r <= 'ヺ') || r == 'ー' || r == 'ヽ' || r == 'ヾ' || r == '・'
+	return (r >= 'ァ' && r <= 'ヺ') || r == 'ー' || r == 'ヽ' || r == 'ヾ' || r == '・' || (r >= 'ㇰ' && r <= 'ㇿ')
 }
 
 // seionMap maps small kana and archaic kana to their plain large forms.

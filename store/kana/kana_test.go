@@ -15,6 +15,7 @@ func TestNormalize(t *testing.T) {
 		{"ゔぃくとる・ゆーご", "ヴィクトル・ユーゴ"},
 		{"カ\u3099ク", "ガク"},
 		{"ｱｷﾀ", "アキタ"},
+		{"ㇰㇱ", "ㇰㇱ"},
 	}
 	for _, c := range cases {
 		got, err := Normalize(c.in)
@@ -25,7 +26,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestNormalizeRejects(t *testing.T) {
-	for _, in := range []string{"", "   ", "山田　太郎", "YAMADA", "ヤマダ1", "ヤマダ\x00", "\xff", "ヤマダ　☃"} {
+	for _, in := range []string{"", "   ", "山田　太郎", "YAMADA", "ヤマダ1", "ヤマダ\x00", "\xff", "ヤマダ　☃", "㋐キタ", "㌀", "ｶﾀｶﾅ\uFF21"} {
 		if got, err := Normalize(in); !errors.Is(err, ErrNotKana) {
 			t.Errorf("Normalize(%q) = %q, %v; want ErrNotKana", in, got, err)
 		}

@@ -23,7 +23,7 @@ func Logic(n *Notification, l Lookup) (old Record, found bool, v *Violation, err
 	if n.Kind() == Entering {
 		v, err = enteringChecks(n, old, found, l)
 	} else {
-		v = existingChecks(n, old, found)
+		v, err = existingChecks(n, old, found, l)
 	}
 	if v != nil || err != nil {
 		return old, found, v, err
@@ -48,6 +48,9 @@ func Logic(n *Notification, l Lookup) (old Record, found bool, v *Violation, err
 		}
 	}
 	if n.NewResidentCode != nil {
+		if *n.NewResidentCode == n.ResidentCode {
+			return old, found, violate(RuleDuplicateResidentCode, "the new 住民票コード is the person's current code: nothing would change"), nil
+		}
 		if v, err := codeTaken(*n.NewResidentCode, l); v != nil || err != nil {
 			return old, found, v, err
 		}
@@ -71,16 +74,23 @@ func enteringChecks(n *Notification, old Record, found bool, l Lookup) (*Violati
 	return nil, nil
 }
 
-func existingChecks(n *Notification, old Record, found bool) *Violation {
+func existingChecks(n *Notification, old Record, found bool, l Lookup) (*Violation, error) {
 	switch {
 	case !found:
-		return violate(RuleUnknownPerson, "%s for 住民票コード %s, which is not in the file", n.Reason, n.ResidentCode)
+		former, err := l.FormerCode(n.ResidentCode)
+		if err != nil {
+			return nil, err
+		}
+		if former {
+			return violate(RuleUnknownPerson, "%s for 住民票コード %s, which was replaced by 住民票コード変更: send it under the person's current code", n.Reason, n.ResidentCode), nil
+		}
+		return violate(RuleUnknownPerson, "%s for 住民票コード %s, which is not in the file", n.Reason, n.ResidentCode), nil
 	case old.Removed:
-		return violate(RuleRemovedPerson, "%s for a person removed from the register (%s on %s)", n.Reason, old.Reason, old.ChangedOn)
+		return violate(RuleRemovedPerson, "%s for a person removed from the register (%s on %s)", n.Reason, old.Reason, old.ChangedOn), nil
 	case n.Municipality != old.Municipality:
-		return violate(RuleWrongMunicipality, "%s from municipality %s, but the person lives in %s", n.Reason, n.Municipality, old.Municipality)
+		return violate(RuleWrongMunicipality, "%s from municipality %s, but the person lives in municipality %s", n.Reason, n.Municipality, old.Municipality), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // codeTaken checks that a new 住民票コード belongs to nobody, now or formerly.

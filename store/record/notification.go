@@ -66,6 +66,21 @@ func Parse(line []byte) (*Notification, *Violation) {
 	return &n, nil
 }
 
+// LooseKeys reads the id and municipality of a line that failed Parse, when it is an
+// object that carries them as strings, so that the rejection can name them.
+func LooseKeys(line []byte) (municipality, id string) {
+	var k struct {
+		ID           any `json:"id"`
+		Municipality any `json:"municipality"`
+	}
+	if json.Unmarshal(bytes.TrimPrefix(bytes.TrimSpace(line), []byte("\uFEFF")), &k) != nil {
+		return "", ""
+	}
+	municipality, _ = k.Municipality.(string)
+	id, _ = k.ID.(string)
+	return municipality, id
+}
+
 // nullMember returns the name of the first member of a valid object whose value is
 // null, or "".
 func nullMember(obj []byte) string {
@@ -96,7 +111,10 @@ func describeJSONError(err error) string {
 		field := strings.TrimPrefix(string(se.JSONPointer), "/")
 		switch {
 		case errors.Is(err, jsonv2.ErrUnknownName):
-			return fmt.Sprintf("unknown field %q (field names are lower case, see FORMATS §1)", field)
+			if near := nearestField(field); near != "" {
+				return fmt.Sprintf("unknown field %q: did you mean %q?", field, near)
+			}
+			return fmt.Sprintf("unknown field %q (notification fields are listed in docs/formats.md)", field)
 		case se.GoType != nil:
 			return fmt.Sprintf("field %q has the wrong type (%s where %s is expected)", field, kindName(se.JSONKind), goTypeName(se.GoType.String()))
 		}
@@ -106,7 +124,7 @@ func describeJSONError(err error) string {
 		if errors.Is(err, jsontext.ErrDuplicateName) {
 			return fmt.Sprintf("field %q appears twice", strings.TrimPrefix(string(xe.JSONPointer), "/"))
 		}
-		return fmt.Sprintf("not valid JSON at byte %d: %v", xe.ByteOffset, xe.Err)
+		return fmt.Sprintf("the line is not valid JSON (the problem is at character %d: %v); the sending system must correct its output", xe.ByteOffset+1, xe.Err)
 	}
 	return "not a valid notification: " + err.Error()
 }
@@ -175,3 +193,35 @@ func (n *Notification) Present() []string {
 
 // Kind returns the kind of the notification's reason (0 if the reason is unknown).
 func (n *Notification) Kind() Kind { return Reasons[n.Reason].Kind }
+
+// nearestField returns the notification field within two edits of name, if any.
+func nearestField(name string) string {
+	best, bestD := "", 3
+	for _, f := range append([]string{"id", "municipality", "reason", "changed_on", "notified_on", "resident_code"}, ItemFields...) {
+		if d := editDistance(strings.ToLower(name), f); d < bestD {
+			best, bestD = f, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between two short ASCII names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
