@@ -10,6 +10,9 @@ func Ready() error { return notify(daemon.SdNotifyReady) }
 // Stopping says the daemon is shutting down.
 func Stopping() error { return notify(daemon.SdNotifyStopping) }
 
+// Reloading says the daemon is reloading its configuration (then call Ready).
+func Reloading() error { return notify(daemon.SdNotifyReloading) }
+
 // Status sets the one-line status systemctl shows.
 func Status(s string) error { return notify("STATUS=" + s) }
 

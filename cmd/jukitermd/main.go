@@ -31,7 +31,12 @@ func run(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Signals are caught from the start: one that arrives while the store opens or
+	// just after READY must not kill the daemon half-way.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	level := new(slog.LevelVar)
+	log := systemd.NewLogger(os.Stderr, level)
 	fail := func(code int, format string, a ...any) int {
 		msg := fmt.Sprintf(format, a...)
 		fmt.Fprintln(os.Stderr, "jukitermd:", msg)
@@ -42,6 +47,7 @@ func run(args []string) int {
 	if err != nil {
 		return fail(2, "%v", err)
 	}
+	level.Set(*cfg.Level())
 	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB})
 	if err != nil {
 		return fail(1, "cannot open the identity file: %v", err)
@@ -80,13 +86,18 @@ func run(args []string) int {
 		printDemoHints(st, cfg.Socket)
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	select {
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
-	case err := <-served:
-		return fail(1, "the local API stopped: %v", err)
+	for stop := false; !stop; {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				cfg = reload(*confPath, cfg, level, log)
+				continue
+			}
+			log.Info("shutting down", "signal", s.String())
+			stop = true
+		case err := <-served:
+			return fail(1, "the local API stopped: %v", err)
+		}
 	}
 	systemd.Stopping()
 	stopWatchdog()
@@ -100,4 +111,23 @@ func run(args []string) int {
 	}
 	log.Info("stopped cleanly")
 	return 0
+}
+
+// reload reads the configuration again on SIGHUP and applies what can change live; a
+// file that does not validate is refused and the running configuration kept.
+func reload(path string, cur config.Config, level *slog.LevelVar, log *slog.Logger) config.Config {
+	systemd.Reloading()
+	defer systemd.Ready()
+	next, err := config.Load(path)
+	if err != nil {
+		log.Error("configuration not reloaded; the running one stays", "err", err)
+		return cur
+	}
+	level.Set(*next.Level())
+	if keys := cur.NeedRestart(next); len(keys) > 0 {
+		log.Warn("configuration changes that need a restart of jukitermd", "keys", keys)
+	}
+	log.Info("configuration reloaded", "log_level", next.LogLevel)
+	cur.LogLevel = next.LogLevel
+	return cur
 }

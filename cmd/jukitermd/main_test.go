@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -167,5 +169,64 @@ func TestSocketActivation(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal("the daemon removed the socket systemd owns")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the daemon writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestSIGHUPReloads(t *testing.T) {
+	bin := build(t)
+	conf, cfg := state(t, true)
+	ns, ch := notifySocket(t)
+	var logs syncBuffer
+	cmd := exec.Command(bin, "--config", conf)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns)
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	next(t, ch) // READY=1
+	next(t, ch) // STATUS
+	text, _ := os.ReadFile(conf)
+	changed := strings.Replace(string(text), `log_level = "info"`, `log_level = "debug"`, 1)
+	changed = strings.Replace(changed, "cache_mib = 256", "cache_mib = 64", 1)
+	if err := os.WriteFile(conf, []byte(changed), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	if m := next(t, ch); m != "RELOADING=1" {
+		t.Fatalf("after SIGHUP %q", m)
+	}
+	if m := next(t, ch); m != "READY=1" {
+		t.Fatalf("after reload %q", m)
+	}
+	if l := logs.String(); !strings.Contains(l, "configuration reloaded") || !strings.Contains(l, "cache_mib") {
+		t.Fatalf("logs after reload:\n%s", l)
+	}
+	os.WriteFile(conf, []byte("hardware = \"sim\"\nsocket = \"/x\"\nbogus = 1\n"), 0o640)
+	cmd.Process.Signal(syscall.SIGHUP)
+	next(t, ch)
+	next(t, ch)
+	if l := logs.String(); !strings.Contains(l, "configuration not reloaded") || !strings.Contains(l, "bogus") {
+		t.Fatalf("logs after a bad reload:\n%s", l)
+	}
+	if err := client.New(cfg.Socket).Health(context.Background()); err != nil {
+		t.Fatalf("not serving after a refused reload: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }

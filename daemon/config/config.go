@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +31,8 @@ type Config struct {
 	Prefecture string `toml:"prefecture"`
 	// CacheMiB is SQLite's page cache per connection, in MiB.
 	CacheMiB int `toml:"cache_mib"`
+	// LogLevel is debug, info, warn or error; it changes on SIGHUP without a restart.
+	LogLevel string `toml:"log_level"`
 }
 
 // Default returns the configuration `jukiterm init --state DIR` writes.
@@ -42,6 +45,7 @@ func Default(stateDir string) Config {
 		TerminalID: "terminal-01",
 		Prefecture: "秋田県",
 		CacheMiB:   256,
+		LogLevel:   "info",
 	}
 }
 
@@ -113,6 +117,9 @@ func Parse(path string, data []byte) (Config, error) {
 	if c.CacheMiB == 0 {
 		c.CacheMiB = 256
 	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -127,6 +134,8 @@ func Parse(path string, data []byte) (Config, error) {
 		return c, bad("cache_mib", "must be between 1 and 65536, not %d", c.CacheMiB)
 	case len(c.TerminalID) > 64:
 		return c, bad("terminal_id", "is longer than 64 characters")
+	case c.Level() == nil:
+		return c, bad("log_level", "must be debug, info, warn or error, not %q", c.LogLevel)
 	}
 	return c, nil
 }
@@ -169,4 +178,40 @@ func Write(path string, c Config) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Level returns the slog level of LogLevel, or nil when it is not one.
+func (c Config) Level() *slog.Level {
+	var l slog.Level
+	switch c.LogLevel {
+	case "debug":
+		l = slog.LevelDebug
+	case "info":
+		l = slog.LevelInfo
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		return nil
+	}
+	return &l
+}
+
+// NeedRestart lists the keys whose change from c to next takes effect only after a
+// restart (everything but log_level).
+func (c Config) NeedRestart(next Config) []string {
+	var keys []string
+	for _, k := range []struct {
+		name    string
+		changed bool
+	}{{"hardware", c.Hardware != next.Hardware}, {"state_dir", c.StateDir != next.StateDir},
+		{"socket", c.Socket != next.Socket}, {"database", c.Database != next.Database},
+		{"terminal_id", c.TerminalID != next.TerminalID}, {"prefecture", c.Prefecture != next.Prefecture},
+		{"cache_mib", c.CacheMiB != next.CacheMiB}} {
+		if k.changed {
+			keys = append(keys, k.name)
+		}
+	}
+	return keys
 }

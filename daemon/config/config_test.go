@@ -37,6 +37,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"hardware = \"sim\"\n", "socket", 0},
 		{"hardware = \"sim\"\nsocket = \"/s\"\ncache_mib = -5\n", "cache_mib", 3},
 		{"hardware = \"real\"\nsocket = \"/s\"\nprefecture = \"東京都\"\n", "prefecture", 3},
+		{"hardware = \"real\"\nsocket = \"/s\"\nlog_level = \"loud\"\n", "log_level", 3},
 	}
 	for _, c := range cases {
 		_, err := Parse("/etc/jukiterm.conf", []byte(c.text))
@@ -59,5 +60,14 @@ func TestRelativePaths(t *testing.T) {
 	}
 	if c.Socket != "/var/lib/jukiterm/run/j.sock" || c.Database != "/var/lib/jukiterm/jukiterm.db" || c.Hardware != "real" {
 		t.Fatalf("%+v", c)
+	}
+}
+
+func TestNeedRestart(t *testing.T) {
+	a := Default("/s")
+	b := a
+	b.LogLevel, b.CacheMiB = "debug", 512
+	if got := a.NeedRestart(b); len(got) != 1 || got[0] != "cache_mib" {
+		t.Fatalf("%v", got)
 	}
 }
