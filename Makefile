@@ -5,9 +5,14 @@ export PATH := /usr/local/go/bin:$(PATH)
 STATE   ?= state
 PERSONS ?= 100000
 # Debian packages the build and tests need (cgo for SQLite; python3 for the contract check).
-DEB_PACKAGES := gcc libc6-dev python3
+DEB_PACKAGES := gcc libc6-dev python3 systemd dpkg man-db
 
-.PHONY: all deps build run test vet bench fuzz contract clean
+VERSION ?= 0.1.0
+ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DESTDIR ?=
+PKGDIR  := bin/pkg
+
+.PHONY: all deps build run test vet bench fuzz contract clean install deb
 
 all: build
 
@@ -47,6 +52,36 @@ FUZZTIME ?= 60s
 fuzz:
 	go test ./store/record -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./store/kana -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+
+# The packaged binaries leave the simulators out (-tags nohwsim).
+$(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps
+	go build -tags nohwsim -ldflags '-s -w' -o $(PKGDIR)/ ./cmd/jukitermd ./cmd/jukiterm
+
+# Install binaries, units, udev rules, man pages, completion and a default config.
+install: $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm
+	install -D -m 0755 $(PKGDIR)/jukitermd $(DESTDIR)/usr/bin/jukitermd
+	install -D -m 0755 $(PKGDIR)/jukiterm $(DESTDIR)/usr/bin/jukiterm
+	install -D -m 0644 systemd/units/jukitermd.service $(DESTDIR)/usr/lib/systemd/system/jukitermd.service
+	install -D -m 0644 systemd/units/jukitermd.socket $(DESTDIR)/usr/lib/systemd/system/jukitermd.socket
+	install -D -m 0644 systemd/units/jukiterm.sysusers $(DESTDIR)/usr/lib/sysusers.d/jukiterm.conf
+	install -D -m 0644 systemd/units/jukiterm.tmpfiles $(DESTDIR)/usr/lib/tmpfiles.d/jukiterm.conf
+	install -D -m 0644 systemd/units/70-jukiterm.rules $(DESTDIR)/usr/lib/udev/rules.d/70-jukiterm.rules
+	install -D -m 0640 systemd/units/jukiterm.conf $(DESTDIR)/etc/jukiterm/jukiterm.conf
+	for m in jukiterm.1:man1 jukiterm.conf.5:man5 jukitermd.8:man8; do \
+		install -D -m 0644 docs/man/$${m%%:*} $(DESTDIR)/usr/share/man/$${m##*:}/$${m%%:*} && \
+		gzip -9nf $(DESTDIR)/usr/share/man/$${m##*:}/$${m%%:*}; done
+	install -d $(DESTDIR)/usr/share/bash-completion/completions
+	$(PKGDIR)/jukiterm completion bash > $(DESTDIR)/usr/share/bash-completion/completions/jukiterm
+	install -D -m 0644 docs/formats.md $(DESTDIR)/usr/share/doc/jukiterm/formats.md
+
+# A Debian package built with dpkg-deb: bin/jukiterm_VERSION_ARCH.deb.
+deb:
+	rm -rf bin/deb && $(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/bin/deb
+	install -d bin/deb/DEBIAN
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(ARCH)/' systemd/debian/control > bin/deb/DEBIAN/control
+	install -m 0644 systemd/debian/conffiles bin/deb/DEBIAN/conffiles
+	install -m 0755 systemd/debian/postinst systemd/debian/prerm systemd/debian/postrm bin/deb/DEBIAN/
+	dpkg-deb --root-owner-group -Zxz --build bin/deb bin/jukiterm_$(VERSION)_$(ARCH).deb
 
 clean:
 	rm -rf bin

@@ -1,3 +1,5 @@
+//go:build !nohwsim
+
 package main
 
 import (
@@ -9,6 +11,8 @@ import (
 
 	"jukiterm/hwsim/load"
 )
+
+func init() { simCommands = append(simCommands, (*app).benchCmd) }
 
 func (a *app) benchCmd() *cobra.Command {
 	var persons, queries int

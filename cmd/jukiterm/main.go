@@ -39,6 +39,10 @@ func withCode(code int, err error) error { return &exitError{code: code, err: er
 // DefaultSocket is used when neither --socket nor JUKITERM_SOCKET is given.
 const DefaultSocket = "/run/jukiterm/jukiterm.sock"
 
+// simCommands are the commands built on the simulators (sim, bench); the packaged
+// build (-tags nohwsim) has none.
+var simCommands []func(*app) *cobra.Command
+
 type app struct {
 	socket string
 	json   bool
@@ -64,7 +68,10 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&a.socket, "socket", "", "jukitermd's socket (default $JUKITERM_SOCKET, else "+DefaultSocket+")")
-	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd(), a.benchCmd(), a.simCmd())
+	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd())
+	for _, c := range simCommands {
+		root.AddCommand(c(a))
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return withCode(exitUsage, fmt.Errorf("%w\nSee `%s --help`.", err, c.CommandPath()))
 	})

@@ -1,3 +1,5 @@
+//go:build !nohwsim
+
 package main
 
 import (
@@ -13,6 +15,8 @@ import (
 	"jukiterm/hwsim/synth"
 	"jukiterm/store/record"
 )
+
+func init() { simCommands = append(simCommands, (*app).simCmd) }
 
 func (a *app) simCmd() *cobra.Command {
 	c := &cobra.Command{

@@ -1,3 +1,5 @@
+//go:build !nohwsim
+
 package main
 
 import (

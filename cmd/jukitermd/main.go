@@ -48,6 +48,7 @@ func run(args []string) int {
 		return fail(2, "%v", err)
 	}
 	level.Set(*cfg.Level())
+	systemd.Status("opening the identity file " + cfg.Database)
 	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB})
 	if err != nil {
 		return fail(1, "cannot open the identity file: %v", err)
@@ -57,6 +58,7 @@ func run(args []string) int {
 		if cfg.Hardware != "sim" {
 			return fail(2, "--demo loads synthetic residents and is for hardware = \"sim\" only")
 		}
+		systemd.Status("loading the demo data set")
 		if err := loadDemo(st, *demo, log); err != nil {
 			return fail(1, "loading the demo data set: %v", err)
 		}

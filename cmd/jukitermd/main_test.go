@@ -88,8 +88,11 @@ func TestReadyOnlyOnceServingThenStopping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
+	if m := next(t, ch); !strings.HasPrefix(m, "STATUS=opening the identity file") {
+		t.Fatalf("first message %q, want a STATUS saying what it waits for", m)
+	}
 	if m := next(t, ch); m != "READY=1" {
-		t.Fatalf("first message %q, want READY=1", m)
+		t.Fatalf("second message %q, want READY=1", m)
 	}
 	if err := client.New(cfg.Socket).Health(context.Background()); err != nil {
 		t.Fatalf("READY was sent before the API served: %v", err)
@@ -116,6 +119,7 @@ func TestStatusSaysWhyItDoesNotServe(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v; output %s", err, out)
 	}
+	next(t, ch) // STATUS=opening
 	m := next(t, ch)
 	if !strings.HasPrefix(m, "STATUS=not serving") || !strings.Contains(m, "jukiterm init") {
 		t.Fatalf("status %q", m)
@@ -197,8 +201,9 @@ func TestSIGHUPReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
+	next(t, ch) // STATUS=opening
 	next(t, ch) // READY=1
-	next(t, ch) // STATUS
+	next(t, ch) // STATUS=serving
 	text, _ := os.ReadFile(conf)
 	changed := strings.Replace(string(text), `log_level = "info"`, `log_level = "debug"`, 1)
 	changed = strings.Replace(changed, "cache_mib = 256", "cache_mib = 64", 1)
