@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,5 +201,36 @@ func TestShutdownDuringIngest(t *testing.T) {
 	res, err := f.cl.Ingest(context.Background(), data, nil)
 	if err != nil || res.Applied != 20000 || res.ResumedAfterLine != o.res.Applied {
 		t.Fatalf("after restart: %+v %v (first run applied %d)", res, err, o.res.Applied)
+	}
+}
+
+// TestLogsCarryNoPersonalValues runs ingest (with a rejection), search, show and stats
+// and checks that no name, kana, code, number, address or birth date reaches the log.
+func TestLogsCarryNoPersonalValues(t *testing.T) {
+	var logs bytes.Buffer
+	f := start(t)
+	f.srv.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx := context.Background()
+	data := residents(t, 20)
+	var first map[string]any
+	json.Unmarshal(bytes.SplitN(data, []byte("\n"), 2)[0], &first)
+	bad := bytes.Replace(bytes.SplitN(data, []byte("\n"), 2)[0], []byte(`"R`), []byte(`"X`), 1) // same person, new id
+	if _, err := f.cl.Ingest(ctx, append(data, append(bad, '\n')...), nil); err != nil {
+		t.Fatal(err)
+	}
+	code := first["resident_code"].(string)
+	f.cl.Show(ctx, code, true)
+	f.cl.Search(ctx, store.Query{Kana: first["name_kana"].(string), Birth: first["birth"].(string)})
+	f.cl.Search(ctx, store.Query{Number: first["my_number"].(string)})
+	f.cl.Stats(ctx)
+	if logs.Len() == 0 {
+		t.Fatal("nothing was logged")
+	}
+	for _, k := range []string{"resident_code", "my_number", "name", "name_kana", "address", "birth"} {
+		v := first[k].(string)
+		surname, _, _ := strings.Cut(v, "　")
+		if strings.Contains(logs.String(), v) || strings.Contains(logs.String(), surname) {
+			t.Errorf("the log holds %s (%q):\n%s", k, v, logs.String())
+		}
 	}
 }

@@ -3,8 +3,14 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"jukiterm/systemd"
 )
 
 func TestPingSeesAWedgedWriter(t *testing.T) {
@@ -22,5 +28,50 @@ func TestPingSeesAWedgedWriter(t *testing.T) {
 	}
 	if err := s.Ping(context.Background()); err != nil {
 		t.Fatalf("Ping once free again: %v", err)
+	}
+}
+
+// TestWatchdogStopsWhenWriterWedged: the daemon's watchdog, driven by Ping, stops
+// pinging while the writer is held (a wedged main loop) and resumes after.
+func TestWatchdogStopsWhenWriterWedged(t *testing.T) {
+	s := openTemp(t)
+	path := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", path)
+	t.Setenv("WATCHDOG_USEC", "200000")
+	t.Setenv("WATCHDOG_PID", fmt.Sprint(os.Getpid()))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go systemd.Watchdog(ctx, s.Ping)
+	pings := func(d time.Duration) int {
+		n := 0
+		conn.SetReadDeadline(time.Now().Add(d))
+		buf := make([]byte, 256)
+		for {
+			k, err := conn.Read(buf)
+			if err != nil {
+				return n
+			}
+			if string(buf[:k]) == "WATCHDOG=1" {
+				n++
+			}
+		}
+	}
+	if n := pings(time.Second); n < 5 {
+		t.Fatalf("%d pings in a second while healthy", n)
+	}
+	s.mu.Lock()
+	pings(250 * time.Millisecond) // a check under way when the writer was taken may still pass
+	n := pings(time.Second)
+	s.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d pings while the writer was wedged", n)
+	}
+	if n := pings(time.Second); n == 0 {
+		t.Fatal("no pings once the writer was free again")
 	}
 }
