@@ -13,14 +13,31 @@ import (
 )
 
 func (a *app) initCmd() *cobra.Command {
-	var state string
+	var state, confFile string
 	c := &cobra.Command{
-		Use:   "init --state DIR",
+		Use:   "init (--state DIR | --config FILE)",
 		Short: "Create a new, empty identity file and its configuration in DIR",
-		Args:  cobra.NoArgs,
+		Long: "Create a new, empty identity file. With --state DIR, also DIR/jukiterm.conf for the\n" +
+			"simulators (hardware = \"sim\"). With --config FILE (an installed terminal), the\n" +
+			"identity file that FILE names, and nothing else.",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if confFile != "" {
+				if state != "" {
+					return withCode(exitUsage, errors.New("give --state or --config, not both"))
+				}
+				cfg, err := config.Load(confFile)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				if err := store.Create(cfg.Database); err != nil {
+					return fmt.Errorf("create the identity file: %w", err)
+				}
+				fmt.Printf("Created the identity file %s (for %s).\n", cfg.Database, confFile)
+				return nil
+			}
 			if state == "" {
-				return withCode(exitUsage, errors.New("--state DIR is required: the directory that will hold the database and jukiterm.conf"))
+				return withCode(exitUsage, errors.New("--state DIR is required (the directory that will hold the database and jukiterm.conf), or --config FILE on an installed terminal"))
 			}
 			dir, err := filepath.Abs(state)
 			if err != nil {
@@ -46,5 +63,6 @@ func (a *app) initCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&state, "state", "", "state directory to create (database, configuration, socket)")
+	c.Flags().StringVar(&confFile, "config", "", "an existing configuration: create only the identity file it names")
 	return c
 }
