@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"jukiterm/systemd"
+	"jukiterm/systemd/sdtest"
 )
 
 func TestPingSeesAWedgedWriter(t *testing.T) {
@@ -35,32 +34,13 @@ func TestPingSeesAWedgedWriter(t *testing.T) {
 // pinging while the writer is held (a wedged main loop) and resumes after.
 func TestWatchdogStopsWhenWriterWedged(t *testing.T) {
 	s := openTemp(t)
-	path := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	t.Setenv("NOTIFY_SOCKET", path)
+	ch := sdtest.NotifySocket(t)
 	t.Setenv("WATCHDOG_USEC", "200000")
 	t.Setenv("WATCHDOG_PID", fmt.Sprint(os.Getpid()))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go systemd.Watchdog(ctx, s.Ping)
-	pings := func(d time.Duration) int {
-		n := 0
-		conn.SetReadDeadline(time.Now().Add(d))
-		buf := make([]byte, 256)
-		for {
-			k, err := conn.Read(buf)
-			if err != nil {
-				return n
-			}
-			if string(buf[:k]) == "WATCHDOG=1" {
-				n++
-			}
-		}
-	}
+	pings := func(d time.Duration) int { return sdtest.Count(ch, d, "WATCHDOG=1") }
 	if n := pings(time.Second); n < 5 {
 		t.Fatalf("%d pings in a second while healthy", n)
 	}

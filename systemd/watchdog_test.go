@@ -4,57 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"jukiterm/systemd/sdtest"
 )
-
-// notifySocket listens where NOTIFY_SOCKET points and collects what is sent.
-func notifySocket(t *testing.T) chan string {
-	path := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	t.Setenv("NOTIFY_SOCKET", path)
-	ch := make(chan string, 100)
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			ch <- string(buf[:n])
-		}
-	}()
-	return ch
-}
-
-func count(ch chan string, within time.Duration, prefix string) int {
-	n := 0
-	end := time.After(within)
-	for {
-		select {
-		case m := <-ch:
-			if strings.HasPrefix(m, prefix) {
-				n++
-			}
-		case <-end:
-			return n
-		}
-	}
-}
 
 // TestWatchdogStopsWhenWedged: pings come while the health check passes and stop
 // while it blocks (a wedged main loop), with STATUS saying why.
 func TestWatchdogStopsWhenWedged(t *testing.T) {
-	ch := notifySocket(t)
+	ch := sdtest.NotifySocket(t)
 	t.Setenv("WATCHDOG_USEC", "100000") // 100 ms: pings every 50 ms
 	t.Setenv("WATCHDOG_PID", fmt.Sprint(os.Getpid()))
 	var wedged atomic.Bool
@@ -67,7 +29,7 @@ func TestWatchdogStopsWhenWedged(t *testing.T) {
 		}
 		return nil
 	})
-	if n := count(ch, 500*time.Millisecond, "WATCHDOG=1"); n < 5 {
+	if n := sdtest.Count(ch, 500*time.Millisecond, "WATCHDOG=1"); n < 5 {
 		t.Fatalf("%d pings in 500 ms while healthy, want about 10", n)
 	}
 	wedged.Store(true)
@@ -92,7 +54,7 @@ func TestWatchdogStopsWhenWedged(t *testing.T) {
 		t.Fatal("no STATUS line said why the pings stopped")
 	}
 	wedged.Store(false)
-	if n := count(ch, 300*time.Millisecond, "WATCHDOG=1"); n == 0 {
+	if n := sdtest.Count(ch, 300*time.Millisecond, "WATCHDOG=1"); n == 0 {
 		t.Fatal("pings did not resume once healthy")
 	}
 }

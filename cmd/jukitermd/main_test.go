@@ -16,6 +16,7 @@ import (
 	"jukiterm/daemon/client"
 	"jukiterm/daemon/config"
 	"jukiterm/store"
+	"jukiterm/systemd/sdtest"
 )
 
 func build(t *testing.T) string {
@@ -45,63 +46,29 @@ func state(t *testing.T, db bool) (conf string, cfg config.Config) {
 	return conf, cfg
 }
 
-// notifySocket collects what the daemon tells systemd.
-func notifySocket(t *testing.T) (string, chan string) {
-	path := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch := make(chan string, 100)
-	go func() {
-		buf := make([]byte, 1024)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			ch <- string(buf[:n])
-		}
-	}()
-	return path, ch
-}
-
-func next(t *testing.T, ch chan string) string {
-	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(30 * time.Second):
-		t.Fatal("nothing reached the notify socket")
-		return ""
-	}
-}
-
 func TestReadyOnlyOnceServingThenStopping(t *testing.T) {
 	bin := build(t)
 	conf, cfg := state(t, true)
-	ns, ch := notifySocket(t)
+	ch := sdtest.NotifySocket(t)
 	cmd := exec.Command(bin, "--config", conf)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	if m := next(t, ch); !strings.HasPrefix(m, "STATUS=opening the identity file") {
+	if m := sdtest.Next(t, ch); !strings.HasPrefix(m, "STATUS=opening the identity file") {
 		t.Fatalf("first message %q, want a STATUS saying what it waits for", m)
 	}
-	if m := next(t, ch); m != "READY=1" {
+	if m := sdtest.Next(t, ch); m != "READY=1" {
 		t.Fatalf("second message %q, want READY=1", m)
 	}
 	if err := client.New(cfg.Socket).Health(context.Background()); err != nil {
 		t.Fatalf("READY was sent before the API served: %v", err)
 	}
-	if m := next(t, ch); !strings.HasPrefix(m, "STATUS=serving") {
+	if m := sdtest.Next(t, ch); !strings.HasPrefix(m, "STATUS=serving") {
 		t.Fatalf("status %q", m)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	if m := next(t, ch); m != "STOPPING=1" {
+	if m := sdtest.Next(t, ch); m != "STOPPING=1" {
 		t.Fatalf("after SIGTERM %q, want STOPPING=1", m)
 	}
 	if err := cmd.Wait(); err != nil {
@@ -112,15 +79,14 @@ func TestReadyOnlyOnceServingThenStopping(t *testing.T) {
 func TestStatusSaysWhyItDoesNotServe(t *testing.T) {
 	bin := build(t)
 	conf, _ := state(t, false) // no database
-	ns, ch := notifySocket(t)
+	ch := sdtest.NotifySocket(t)
 	cmd := exec.Command(bin, "--config", conf)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns)
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v; output %s", err, out)
 	}
-	next(t, ch) // STATUS=opening
-	m := next(t, ch)
+	sdtest.Next(t, ch) // STATUS=opening
+	m := sdtest.Next(t, ch)
 	if !strings.HasPrefix(m, "STATUS=not serving") || !strings.Contains(m, "jukiterm init") {
 		t.Fatalf("status %q", m)
 	}
@@ -192,18 +158,17 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 func TestSIGHUPReloads(t *testing.T) {
 	bin := build(t)
 	conf, cfg := state(t, true)
-	ns, ch := notifySocket(t)
+	ch := sdtest.NotifySocket(t)
 	var logs syncBuffer
 	cmd := exec.Command(bin, "--config", conf)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns)
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	next(t, ch) // STATUS=opening
-	next(t, ch) // READY=1
-	next(t, ch) // STATUS=serving
+	sdtest.Next(t, ch) // STATUS=opening
+	sdtest.Next(t, ch) // READY=1
+	sdtest.Next(t, ch) // STATUS=serving
 	text, _ := os.ReadFile(conf)
 	changed := strings.Replace(string(text), `log_level = "info"`, `log_level = "debug"`, 1)
 	changed = strings.Replace(changed, "cache_mib = 256", "cache_mib = 64", 1)
@@ -211,10 +176,10 @@ func TestSIGHUPReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Process.Signal(syscall.SIGHUP)
-	if m := next(t, ch); m != "RELOADING=1" {
+	if m := sdtest.Next(t, ch); m != "RELOADING=1" {
 		t.Fatalf("after SIGHUP %q", m)
 	}
-	if m := next(t, ch); m != "READY=1" {
+	if m := sdtest.Next(t, ch); m != "READY=1" {
 		t.Fatalf("after reload %q", m)
 	}
 	if l := logs.String(); !strings.Contains(l, "configuration reloaded") || !strings.Contains(l, "cache_mib") {
@@ -222,8 +187,8 @@ func TestSIGHUPReloads(t *testing.T) {
 	}
 	os.WriteFile(conf, []byte("hardware = \"sim\"\nsocket = \"/x\"\nbogus = 1\n"), 0o640)
 	cmd.Process.Signal(syscall.SIGHUP)
-	next(t, ch)
-	next(t, ch)
+	sdtest.Next(t, ch)
+	sdtest.Next(t, ch)
 	if l := logs.String(); !strings.Contains(l, "configuration not reloaded") || !strings.Contains(l, "bogus") {
 		t.Fatalf("logs after a bad reload:\n%s", l)
 	}
