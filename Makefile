@@ -5,7 +5,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 STATE   ?= state
 PERSONS ?= 100000
 # Debian packages the build and tests need (cgo for SQLite; python3 for the contract check).
-DEB_PACKAGES := gcc libc6-dev python3 systemd dpkg man-db
+DEB_PACKAGES := gcc libc6-dev python3 systemd dpkg man-db softhsm2 swtpm swtpm-tools libssl-dev
 
 VERSION ?= 0.1.0
 ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)

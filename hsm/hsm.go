@@ -1,0 +1,129 @@
+// Package hsm keeps the terminal's keys: a PKCS#11 token (crypto11) holds the signing
+// key and the wrapping key, non-extractable; the TPM seals the wrapped storage key to
+// the machine's boot state (tpm.go). No key leaves the token; no secret is cached on
+// disk in the clear.
+package hsm
+
+import (
+	"crypto"
+	"crypto/elliptic"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ThalesGroup/crypto11"
+	pkcs11uri "github.com/stefanberger/go-pkcs11uri"
+)
+
+// Key labels on the token.
+const (
+	SigningKeyLabel  = "jukiterm-signing"  // ECDSA P-256: checkpoints, manifests, forms, backups
+	WrappingKeyLabel = "jukiterm-wrapping" // AES-256: wraps the storage key (DEK)
+)
+
+// Errors that say what is wrong with the HSM, for STATUS lines and operators.
+var (
+	ErrNoToken    = errors.New("the HSM token is not present")
+	ErrPIN        = errors.New("the HSM refused the PIN")
+	ErrKeyMissing = errors.New("a key is missing from the HSM")
+)
+
+// Token is an open PKCS#11 token.
+type Token struct {
+	ctx *crypto11.Context
+}
+
+// Open logs in to the token a PKCS#11 URI (RFC 7512) names, e.g.
+// pkcs11:token=jukiterm?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/jukiterm/hsm.pin
+// The PIN comes from pin-source (a file), never from a command line.
+func Open(uri string) (*Token, error) {
+	u := pkcs11uri.New()
+	if err := u.Parse(uri); err != nil {
+		return nil, fmt.Errorf("PKCS#11 URI %q: %w", uri, err)
+	}
+	u.SetAllowAnyModule(true)
+	module, err := u.GetModule()
+	if err != nil {
+		return nil, fmt.Errorf("PKCS#11 module: %w", err)
+	}
+	if _, ok := u.GetQueryAttribute("pin-value", false); ok {
+		return nil, errors.New("the PKCS#11 URI carries pin-value: give the PIN in a file with pin-source instead")
+	}
+	pin, err := u.GetPIN()
+	if err != nil {
+		return nil, fmt.Errorf("HSM PIN: %w", err)
+	}
+	label, _ := u.GetPathAttribute("token", false)
+	serial, _ := u.GetPathAttribute("serial", false)
+	ctx, err := crypto11.Configure(&crypto11.Config{
+		Path: module, TokenLabel: label, TokenSerial: serial,
+		Pin: strings.TrimRight(pin, "\r\n"), GCMIVLength: 12,
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return &Token{ctx: ctx}, nil
+}
+
+func classify(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "CKR_PIN_INCORRECT"), strings.Contains(msg, "CKR_PIN_LEN_RANGE"):
+		return fmt.Errorf("%w: %v", ErrPIN, err)
+	case strings.Contains(msg, "could not find PKCS#11 token"), strings.Contains(msg, "no slot"),
+		strings.Contains(msg, "CKR_TOKEN_NOT_PRESENT"):
+		return fmt.Errorf("%w: %v", ErrNoToken, err)
+	}
+	return fmt.Errorf("open the HSM: %w", err)
+}
+
+// Close logs out and releases the token; closing twice is harmless.
+func (t *Token) Close() error {
+	if t.ctx == nil {
+		return nil
+	}
+	err := t.ctx.Close()
+	t.ctx = nil
+	return err
+}
+
+// GenerateKeys creates the terminal's signing key (ECDSA P-256) and wrapping key
+// (AES-256), both sensitive and non-extractable. It refuses if either exists.
+func (t *Token) GenerateKeys() error {
+	if s, _ := t.ctx.FindKeyPair(nil, []byte(SigningKeyLabel)); s != nil {
+		return fmt.Errorf("the HSM already holds %s", SigningKeyLabel)
+	}
+	if k, _ := t.ctx.FindKey(nil, []byte(WrappingKeyLabel)); k != nil {
+		return fmt.Errorf("the HSM already holds %s", WrappingKeyLabel)
+	}
+	if _, err := t.ctx.GenerateECDSAKeyPairWithLabel([]byte("sign-1"), []byte(SigningKeyLabel), elliptic.P256()); err != nil {
+		return fmt.Errorf("generate the signing key: %w", err)
+	}
+	if _, err := t.ctx.GenerateSecretKeyWithLabel([]byte("wrap-1"), []byte(WrappingKeyLabel), 256, crypto11.CipherAES); err != nil {
+		return fmt.Errorf("generate the wrapping key: %w", err)
+	}
+	return nil
+}
+
+// Signer returns the terminal's signing key.
+func (t *Token) Signer() (crypto.Signer, error) {
+	s, err := t.ctx.FindKeyPair(nil, []byte(SigningKeyLabel))
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w", SigningKeyLabel, err)
+	}
+	if s == nil {
+		return nil, fmt.Errorf("%w: %s", ErrKeyMissing, SigningKeyLabel)
+	}
+	return s, nil
+}
+
+func (t *Token) wrappingKey() (*crypto11.SecretKey, error) {
+	k, err := t.ctx.FindKey(nil, []byte(WrappingKeyLabel))
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w", WrappingKeyLabel, err)
+	}
+	if k == nil {
+		return nil, fmt.Errorf("%w: %s", ErrKeyMissing, WrappingKeyLabel)
+	}
+	return k, nil
+}
