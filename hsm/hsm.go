@@ -108,22 +108,27 @@ func (t *Token) GenerateKeys() error {
 // Signer returns the terminal's signing key.
 func (t *Token) Signer() (crypto.Signer, error) {
 	s, err := t.ctx.FindKeyPair(nil, []byte(SigningKeyLabel))
+	if s == nil || notFound(err) {
+		return nil, fmt.Errorf("%w: %s", ErrKeyMissing, SigningKeyLabel)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find %s: %w", SigningKeyLabel, err)
-	}
-	if s == nil {
-		return nil, fmt.Errorf("%w: %s", ErrKeyMissing, SigningKeyLabel)
 	}
 	return s, nil
 }
 
 func (t *Token) wrappingKey() (*crypto11.SecretKey, error) {
 	k, err := t.ctx.FindKey(nil, []byte(WrappingKeyLabel))
+	if k == nil || notFound(err) {
+		return nil, fmt.Errorf("%w: %s", ErrKeyMissing, WrappingKeyLabel)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find %s: %w", WrappingKeyLabel, err)
 	}
-	if k == nil {
-		return nil, fmt.Errorf("%w: %s", ErrKeyMissing, WrappingKeyLabel)
-	}
 	return k, nil
+}
+
+// notFound recognises crypto11's answer for a key the token does not hold.
+func notFound(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "was not found")
 }

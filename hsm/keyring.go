@@ -147,3 +147,12 @@ func normalizeSecret(s string) string {
 // Marshal writes the key file (no secret in it is readable without the TPM and HSM,
 // or the recovery secret).
 func (kf *KeyFile) Marshal() ([]byte, error) { return json.MarshalIndent(kf, "", " ") }
+
+// ParseKeyFile reads a key file written by Marshal.
+func ParseKeyFile(b []byte) (*KeyFile, error) {
+	var kf KeyFile
+	if err := json.Unmarshal(b, &kf); err != nil || kf.Sealed == nil || len(kf.Recovery) == 0 {
+		return nil, fmt.Errorf("not a storage key file (%v)", err)
+	}
+	return &kf, nil
+}

@@ -61,15 +61,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("second init: %+v", r)
 	}
 	installed := filepath.Join(t.TempDir(), "etc.conf")
-	os.WriteFile(installed, []byte("hardware = \"real\"\nsocket = \"/run/x.sock\"\nstate_dir = \"var\"\n"), 0o640)
+	os.WriteFile(installed, []byte("hardware = \"sim\"\nsocket = \"/run/x.sock\"\nstate_dir = \"var\"\n"), 0o640)
 	os.Mkdir(filepath.Join(filepath.Dir(installed), "var"), 0o750)
-	if r := cli(t, bin, "", "init", "--config", installed); r.code != 0 {
+	if r := cli(t, bin, "", "init", "--config", installed); r.code != 0 || !strings.Contains(r.stdout, "Recovery secret") {
 		t.Fatalf("init --config: %+v", r)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(installed), "var", "jukiterm.db")); err != nil {
 		t.Fatal("init --config made no identity file where the configuration says")
 	}
-	if r := cli(t, bin, "", "init", "--config", installed); r.code == 0 || !strings.Contains(r.stderr, "refusing to overwrite") {
+	if r := cli(t, bin, "", "init", "--config", installed); r.code == 0 || !strings.Contains(r.stderr, "refusing to replace the storage key") {
 		t.Fatalf("second init --config: %+v", r)
 	}
 	socket := filepath.Join(state, "jukiterm.sock")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jukiterm/cmd/internal/hw"
 	"jukiterm/daemon/config"
 	"jukiterm/store"
 )
@@ -30,10 +31,15 @@ func (a *app) initCmd() *cobra.Command {
 				if err != nil {
 					return withCode(exitUsage, err)
 				}
+				secret, err := hw.Provision(cfg)
+				if err != nil {
+					return fmt.Errorf("set up the keys: %w%s", err, advice(err))
+				}
 				if err := store.Create(cfg.Database); err != nil {
 					return fmt.Errorf("create the identity file: %w", err)
 				}
-				fmt.Printf("Created the identity file %s (for %s).\n", cfg.Database, confFile)
+				fmt.Printf("Created the storage key %s and the identity file %s (for %s).\n", cfg.KeyFile, cfg.Database, confFile)
+				printRecovery(secret)
 				return nil
 			}
 			if state == "" {
@@ -51,18 +57,35 @@ func (a *app) initCmd() *cobra.Command {
 				return fmt.Errorf("create the state directory: %w", err)
 			}
 			cfg := config.Default(dir)
+			secret, err := hw.Provision(cfg)
+			if err != nil {
+				return fmt.Errorf("set up the simulated HSM and TPM: %w%s", err, advice(err))
+			}
 			if err := store.Create(cfg.Database); err != nil {
 				return fmt.Errorf("create the identity file: %w", err)
 			}
 			if err := config.Write(conf, cfg); err != nil {
 				return fmt.Errorf("write %s: %w", conf, err)
 			}
-			fmt.Printf("Initialised %s:\n  identity file  %s\n  configuration  %s (hardware = %q)\n  socket         %s\n\nStart the daemon with:\n  jukitermd --config %s\n",
-				dir, cfg.Database, conf, cfg.Hardware, cfg.Socket, conf)
+			fmt.Printf("Initialised %s:\n  identity file  %s\n  configuration  %s (hardware = %q)\n  storage key    %s (sealed by the TPM, wrapped by the HSM)\n  socket         %s\n\nStart the daemon with:\n  jukitermd --config %s\n",
+				dir, cfg.Database, conf, cfg.Hardware, cfg.KeyFile, cfg.Socket, conf)
+			printRecovery(secret)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&state, "state", "", "state directory to create (database, configuration, socket)")
 	c.Flags().StringVar(&confFile, "config", "", "an existing configuration: create only the identity file it names")
 	return c
+}
+
+// printRecovery shows the recovery secret once; it is stored nowhere on the machine.
+func printRecovery(secret string) {
+	fmt.Printf("\nRecovery secret (shown once, stored nowhere on this machine): write it down and keep it\nin the safe. With it an administrator restores access after the TPM or HSM is replaced.\n\n    %s\n", secret)
+}
+
+func advice(err error) string {
+	if a := hw.Advice(err); a != "" {
+		return ". What to do: " + a
+	}
+	return ""
 }

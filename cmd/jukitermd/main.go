@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"jukiterm/cmd/internal/hw"
 	"jukiterm/daemon"
 	"jukiterm/daemon/config"
 	"jukiterm/store"
@@ -48,6 +49,18 @@ func run(args []string) int {
 		return fail(2, "%v", err)
 	}
 	level.Set(*cfg.Level())
+	systemd.Status("opening the HSM and the TPM")
+	keys, err := hw.Open(cfg)
+	if err != nil {
+		return fail(1, "cannot open the keys: %v%s", err, advice(err))
+	}
+	defer keys.Close()
+	systemd.Status("unsealing the storage key")
+	dek, err := hw.LoadKey(cfg, keys)
+	if err != nil {
+		return fail(1, "cannot open the storage key, so no personal data is served: %v%s", err, advice(err))
+	}
+	defer dek.Destroy()
 	systemd.Status("opening the identity file " + cfg.Database)
 	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB})
 	if err != nil {
@@ -132,4 +145,11 @@ func reload(path string, cur config.Config, level *slog.LevelVar, log *slog.Logg
 	log.Info("configuration reloaded", "log_level", next.LogLevel)
 	cur.LogLevel = next.LogLevel
 	return cur
+}
+
+func advice(err error) string {
+	if a := hw.Advice(err); a != "" {
+		return ". What to do: " + a
+	}
+	return ""
 }

@@ -7,16 +7,22 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"jukiterm/cmd/internal/hw"
 	"jukiterm/daemon/client"
 	"jukiterm/daemon/config"
+	"jukiterm/hsm"
+	"jukiterm/hwsim/swtpm"
 	"jukiterm/store"
 	"jukiterm/systemd/sdtest"
+
+	"github.com/google/go-tpm/tpm2"
 )
 
 func build(t *testing.T) string {
@@ -34,6 +40,9 @@ func state(t *testing.T, db bool) (conf string, cfg config.Config) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg = config.Default(dir)
+	if _, err := hw.Provision(cfg); err != nil {
+		t.Fatal(err)
+	}
 	if db {
 		if err := store.Create(cfg.Database); err != nil {
 			t.Fatal(err)
@@ -55,11 +64,9 @@ func TestReadyOnlyOnceServingThenStopping(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	if m := sdtest.Next(t, ch); !strings.HasPrefix(m, "STATUS=opening the identity file") {
-		t.Fatalf("first message %q, want a STATUS saying what it waits for", m)
-	}
-	if m := sdtest.Next(t, ch); m != "READY=1" {
-		t.Fatalf("second message %q, want READY=1", m)
+	if got := untilReady(t, ch); !slices.Equal(got, []string{"STATUS=opening the HSM and the TPM",
+		"STATUS=unsealing the storage key", "STATUS=opening the identity file " + cfg.Database}) {
+		t.Fatalf("before READY: %q, want STATUS lines saying what it waits for", got)
 	}
 	if err := client.New(cfg.Socket).Health(context.Background()); err != nil {
 		t.Fatalf("READY was sent before the API served: %v", err)
@@ -85,8 +92,12 @@ func TestStatusSaysWhyItDoesNotServe(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v; output %s", err, out)
 	}
-	sdtest.Next(t, ch) // STATUS=opening
-	m := sdtest.Next(t, ch)
+	var m string
+	for m = sdtest.Next(t, ch); !strings.HasPrefix(m, "STATUS=not serving"); m = sdtest.Next(t, ch) {
+		if m == "READY=1" {
+			t.Fatal("READY without a store")
+		}
+	}
 	if !strings.HasPrefix(m, "STATUS=not serving") || !strings.Contains(m, "jukiterm init") {
 		t.Fatalf("status %q", m)
 	}
@@ -166,8 +177,7 @@ func TestSIGHUPReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	sdtest.Next(t, ch) // STATUS=opening
-	sdtest.Next(t, ch) // READY=1
+	untilReady(t, ch)
 	sdtest.Next(t, ch) // STATUS=serving
 	text, _ := os.ReadFile(conf)
 	changed := strings.Replace(string(text), `log_level = "info"`, `log_level = "debug"`, 1)
@@ -182,21 +192,137 @@ func TestSIGHUPReloads(t *testing.T) {
 	if m := sdtest.Next(t, ch); m != "READY=1" {
 		t.Fatalf("after reload %q", m)
 	}
-	if l := logs.String(); !strings.Contains(l, "configuration reloaded") || !strings.Contains(l, "cache_mib") {
-		t.Fatalf("logs after reload:\n%s", l)
-	}
+	waitLogs(t, &logs, "configuration reloaded", "cache_mib")
 	os.WriteFile(conf, []byte("hardware = \"sim\"\nsocket = \"/x\"\nbogus = 1\n"), 0o640)
 	cmd.Process.Signal(syscall.SIGHUP)
 	sdtest.Next(t, ch)
 	sdtest.Next(t, ch)
-	if l := logs.String(); !strings.Contains(l, "configuration not reloaded") || !strings.Contains(l, "bogus") {
-		t.Fatalf("logs after a bad reload:\n%s", l)
-	}
+	waitLogs(t, &logs, "configuration not reloaded", "bogus")
 	if err := client.New(cfg.Socket).Health(context.Background()); err != nil {
 		t.Fatalf("not serving after a refused reload: %v", err)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRefusesWhenTheBootStateChanged seals the storage key while PCR 16 holds another
+// value than the daemon's TPM will show at start: the daemon must refuse to serve, say
+// why and what to do, in STATUS too, and exit 1.
+func TestRefusesWhenTheBootStateChanged(t *testing.T) {
+	bin := build(t)
+	dir := t.TempDir()
+	cfg := config.Default(dir)
+	cfg.PCRs = []uint{16}
+	if _, err := hw.Provision(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// Seal again, this time with PCR 16 extended (swtpm resets it at its next start).
+	tpm, err := swtpm.Start(cfg.TPM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := hsm.Open(cfg.HSM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tpm2.PCRExtend{PCRHandle: tpm2.AuthHandle{Handle: tpm2.TPMHandle(16), Auth: tpm2.PasswordAuth(nil)},
+		Digests: tpm2.TPMLDigestValues{Digests: []tpm2.TPMTHA{{HashAlg: tpm2.TPMAlgSHA256, Digest: make([]byte, 32)}}}}.Execute(tpm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf, _, _, err := hsm.CreateKey(tok, tpm, cfg.PCRs)
+	tok.Close()
+	tpm.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := kf.Marshal()
+	os.WriteFile(cfg.KeyFile, b, 0o600)
+	if err := store.Create(cfg.Database); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, config.FileName)
+	if err := config.Write(conf, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ch := sdtest.NotifySocket(t)
+	out, err := exec.Command(bin, "--config", conf).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "boot state") || !strings.Contains(string(out), "recovery secret") {
+		t.Fatalf("the message does not say what happened and what to do:\n%s", out)
+	}
+	var status string
+	for m := range ch {
+		if strings.HasPrefix(m, "STATUS=not serving") {
+			status = m
+			break
+		}
+		if m == "READY=1" {
+			t.Fatal("READY with a key that did not unseal")
+		}
+	}
+	if !strings.Contains(status, "boot state") {
+		t.Fatalf("STATUS %q", status)
+	}
+	if _, err := os.Stat(cfg.Socket); err == nil {
+		t.Fatal("a socket was made although the key did not open")
+	}
+}
+
+// TestRestartUnsealsAgain: the simulator keeps its state, so each start opens the key.
+func TestRestartUnsealsAgain(t *testing.T) {
+	bin := build(t)
+	conf, cfg := state(t, true)
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command(bin, "--config", conf)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var herr error
+		for j := 0; j < 300; j++ {
+			if herr = client.New(cfg.Socket).Health(context.Background()); herr == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		werr := cmd.Wait()
+		if herr != nil || werr != nil {
+			t.Fatalf("start %d: %v %v", i+1, herr, werr)
+		}
+	}
+}
+
+// untilReady returns the messages before READY=1.
+func untilReady(t *testing.T, ch <-chan string) []string {
+	t.Helper()
+	var before []string
+	for m := sdtest.Next(t, ch); m != "READY=1"; m = sdtest.Next(t, ch) {
+		before = append(before, m)
+	}
+	return before
+}
+
+// waitLogs waits (the daemon's stderr reaches the buffer through a pipe) until the logs
+// hold every one of want.
+func waitLogs(t *testing.T, logs *syncBuffer, want ...string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		l := logs.String()
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(l, w)
+		}
+		if ok {
+			return
+		}
+		if i > 200 {
+			t.Fatalf("the logs lack %q:\n%s", want, l)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -33,6 +34,21 @@ type Config struct {
 	CacheMiB int `toml:"cache_mib"`
 	// LogLevel is debug, info, warn or error; it changes on SIGHUP without a restart.
 	LogLevel string `toml:"log_level"`
+	// HSM is the PKCS#11 URI (RFC 7512) of the token holding the terminal's keys, with
+	// its PIN in a pin-source file.
+	HSM string `toml:"hsm"`
+	// TPM is the TPM device (real) or the TPM simulator's state directory (sim).
+	TPM string `toml:"tpm"`
+	// PCRs are the PCRs the storage key is sealed to.
+	PCRs []uint `toml:"pcrs"`
+	// KeyFile holds the sealed storage key and its recovery copy.
+	KeyFile string `toml:"key_file"`
+}
+
+// SimHSMURI names the SoftHSM2 token that `jukiterm init` creates in a state directory.
+func SimHSMURI(stateDir string) string {
+	return "pkcs11:token=jukiterm?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:" +
+		filepath.Join(stateDir, "hsm", "user.pin")
 }
 
 // Default returns the configuration `jukiterm init --state DIR` writes.
@@ -46,6 +62,10 @@ func Default(stateDir string) Config {
 		Prefecture: "秋田県",
 		CacheMiB:   256,
 		LogLevel:   "info",
+		HSM:        SimHSMURI(stateDir),
+		TPM:        filepath.Join(stateDir, "tpm"),
+		PCRs:       []uint{7},
+		KeyFile:    filepath.Join(stateDir, "storage.key"),
 	}
 }
 
@@ -120,6 +140,23 @@ func Parse(path string, data []byte) (Config, error) {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.KeyFile == "" {
+		c.KeyFile = filepath.Join(c.StateDir, "storage.key")
+	}
+	c.KeyFile = abs(dir, c.KeyFile)
+	if len(c.PCRs) == 0 {
+		c.PCRs = []uint{7}
+	}
+	switch {
+	case c.TPM == "" && c.Hardware == "sim":
+		c.TPM = filepath.Join(c.StateDir, "tpm")
+	case c.TPM == "":
+		c.TPM = "/dev/tpmrm0"
+	}
+	c.TPM = abs(dir, c.TPM)
+	if c.HSM == "" && c.Hardware == "sim" {
+		c.HSM = SimHSMURI(c.StateDir)
+	}
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -134,6 +171,14 @@ func Parse(path string, data []byte) (Config, error) {
 		return c, bad("cache_mib", "must be between 1 and 65536, not %d", c.CacheMiB)
 	case len(c.TerminalID) > 64:
 		return c, bad("terminal_id", "is longer than 64 characters")
+	case c.HSM == "":
+		return c, bad("hsm", "is required: the PKCS#11 URI of the HSM token, e.g. pkcs11:token=jukiterm?module-path=…&pin-source=file:/etc/jukiterm/hsm.pin")
+	case !strings.HasPrefix(c.HSM, "pkcs11:"):
+		return c, bad("hsm", "must be a PKCS#11 URI starting with \"pkcs11:\"")
+	case strings.Contains(c.HSM, "pin-value="):
+		return c, bad("hsm", "carries a PIN: give it in a file with pin-source=file:… instead")
+	case slices.ContainsFunc(c.PCRs, func(p uint) bool { return p > 23 }):
+		return c, bad("pcrs", "PCR numbers go from 0 to 23")
 	case c.Level() == nil:
 		return c, bad("log_level", "must be debug, info, warn or error, not %q", c.LogLevel)
 	}
@@ -208,7 +253,8 @@ func (c Config) NeedRestart(next Config) []string {
 	}{{"hardware", c.Hardware != next.Hardware}, {"state_dir", c.StateDir != next.StateDir},
 		{"socket", c.Socket != next.Socket}, {"database", c.Database != next.Database},
 		{"terminal_id", c.TerminalID != next.TerminalID}, {"prefecture", c.Prefecture != next.Prefecture},
-		{"cache_mib", c.CacheMiB != next.CacheMiB}} {
+		{"cache_mib", c.CacheMiB != next.CacheMiB}, {"hsm", c.HSM != next.HSM}, {"tpm", c.TPM != next.TPM},
+		{"pcrs", !slices.Equal(c.PCRs, next.PCRs)}, {"key_file", c.KeyFile != next.KeyFile}} {
 		if k.changed {
 			keys = append(keys, k.name)
 		}

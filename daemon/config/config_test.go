@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v want %+v", got, want)
 	}
 	if err := Write(p, want); err == nil {
@@ -37,7 +38,10 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 		{"hardware = \"sim\"\n", "socket", 0},
 		{"hardware = \"sim\"\nsocket = \"/s\"\ncache_mib = -5\n", "cache_mib", 3},
 		{"hardware = \"real\"\nsocket = \"/s\"\nprefecture = \"東京都\"\n", "prefecture", 3},
-		{"hardware = \"real\"\nsocket = \"/s\"\nlog_level = \"loud\"\n", "log_level", 3},
+		{"hardware = \"real\"\nsocket = \"/s\"\nhsm = \"pkcs11:token=t\"\nlog_level = \"loud\"\n", "log_level", 4},
+		{"hardware = \"real\"\nsocket = \"/s\"\n", "hsm", 0},
+		{"hardware = \"real\"\nsocket = \"/s\"\nhsm = \"pkcs11:token=t?pin-value=1234\"\n", "hsm", 3},
+		{"hardware = \"sim\"\nsocket = \"/s\"\npcrs = [7, 24]\n", "pcrs", 3},
 	}
 	for _, c := range cases {
 		_, err := Parse("/etc/jukiterm.conf", []byte(c.text))
@@ -54,11 +58,12 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 }
 
 func TestRelativePaths(t *testing.T) {
-	c, err := Parse("/var/lib/jukiterm/jukiterm.conf", []byte("hardware = \"real\"\nsocket = \"run/j.sock\"\n"))
+	c, err := Parse("/var/lib/jukiterm/jukiterm.conf", []byte("hardware = \"real\"\nsocket = \"run/j.sock\"\nhsm = \"pkcs11:token=t?pin-source=file:/p\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Socket != "/var/lib/jukiterm/run/j.sock" || c.Database != "/var/lib/jukiterm/jukiterm.db" || c.Hardware != "real" {
+	if c.Socket != "/var/lib/jukiterm/run/j.sock" || c.Database != "/var/lib/jukiterm/jukiterm.db" || c.Hardware != "real" ||
+		c.TPM != "/dev/tpmrm0" || c.KeyFile != "/var/lib/jukiterm/storage.key" || !reflect.DeepEqual(c.PCRs, []uint{7}) {
 		t.Fatalf("%+v", c)
 	}
 }
