@@ -12,6 +12,9 @@ import (
 // (the sealed PCRs) differs from when the key was sealed.
 var ErrPCRChanged = errors.New("the TPM refuses to unseal: the machine's boot state (PCR values) has changed since the key was sealed")
 
+// ErrOtherTPM says the sealed key was made by another TPM (or this TPM was cleared).
+var ErrOtherTPM = errors.New("the storage key was sealed by another TPM, or this TPM was cleared")
+
 // Sealed is a secret sealed by the TPM to a PCR policy: the sealed object's public and
 // private parts (the private part is encrypted by the TPM's storage key) and the PCRs
 // it is bound to. It is safe to store on disk: only this TPM, in that state, opens it.
@@ -108,7 +111,7 @@ func Unseal(tpm transport.TPM, s *Sealed) ([]byte, error) {
 		InPrivate:    *priv, InPublic: *pub,
 	}.Execute(tpm)
 	if err != nil {
-		return nil, fmt.Errorf("tpm2.Load (sealed by another TPM?): %w", err)
+		return nil, fmt.Errorf("%w (tpm2.Load: %v)", ErrOtherTPM, err)
 	}
 	defer tpm2.FlushContext{FlushHandle: obj.ObjectHandle}.Execute(tpm)
 	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: obj.ObjectHandle, Name: obj.Name,

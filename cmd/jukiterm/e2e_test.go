@@ -180,3 +180,68 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal("the socket was left behind")
 	}
 }
+
+// TestRecoveryDrill: the TPM is replaced (its state wiped), the daemon refuses and says
+// what to do; the recovery secret restores access; reseal works while the key opens.
+func TestRecoveryDrill(t *testing.T) {
+	bin := binaries(t)
+	state := filepath.Join(t.TempDir(), "state")
+	r := cli(t, bin, "", "init", "--state", state)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	secret := strings.TrimSpace(lines[len(lines)-1])
+	if r.code != 0 || len(secret) != 39 {
+		t.Fatalf("init: %+v", r)
+	}
+	conf := filepath.Join(state, "jukiterm.conf")
+	serve := func() (string, int) {
+		cmd := exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		cmd.Start()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		socket := filepath.Join(state, "jukiterm.sock")
+		var err error
+	wait:
+		for i := 0; ; i++ {
+			select {
+			case err = <-done:
+				break wait
+			case <-time.After(30 * time.Millisecond):
+			}
+			if st := cli(t, bin, socket, "stats"); st.code == 0 || i > 300 {
+				cmd.Process.Signal(syscall.SIGTERM)
+				err = <-done
+				break
+			}
+		}
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return out.String(), code
+	}
+	os.RemoveAll(filepath.Join(state, "tpm")) // a new TPM
+	if out, code := serve(); code != 1 || !strings.Contains(out, "keys recover") {
+		t.Fatalf("start with a new TPM: exit %d\n%s", code, out)
+	}
+	rec := exec.Command(filepath.Join(bin, "jukiterm"), "keys", "recover", "--config", conf)
+	rec.Stdin = strings.NewReader("WRONG-" + secret[5:] + "\n")
+	if out, err := rec.CombinedOutput(); err == nil || !strings.Contains(string(out), "does not open") {
+		t.Fatalf("recover with a wrong secret: %v %s", err, out)
+	}
+	rec = exec.Command(filepath.Join(bin, "jukiterm"), "keys", "recover", "--config", conf)
+	rec.Stdin = strings.NewReader(strings.ToLower(secret) + "\n")
+	if out, err := rec.CombinedOutput(); err != nil || !strings.Contains(string(out), "Access restored") {
+		t.Fatalf("recover: %v %s", err, out)
+	}
+	if out, code := serve(); code != 0 {
+		t.Fatalf("start after recovery: exit %d\n%s", code, out)
+	}
+	if r := cli(t, bin, "", "keys", "reseal", "--config", conf); r.code != 0 || !strings.Contains(r.stdout, "sealed to PCRs") {
+		t.Fatalf("reseal: %+v", r)
+	}
+	if out, code := serve(); code != 0 {
+		t.Fatalf("start after reseal: exit %d\n%s", code, out)
+	}
+}

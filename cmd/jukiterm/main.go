@@ -68,7 +68,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&a.socket, "socket", "", "jukitermd's socket (default $JUKITERM_SOCKET, else "+DefaultSocket+")")
-	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd())
+	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd(), a.keysCmd())
 	for _, c := range simCommands {
 		root.AddCommand(c(a))
 	}

@@ -124,7 +124,9 @@ func LoadKey(cfg config.Config, k *Keys) (*hsm.DEK, error) {
 func Advice(err error) string {
 	switch {
 	case errors.Is(err, hsm.ErrPCRChanged):
-		return "the machine's boot state has changed since the storage key was sealed: if the change was planned, an administrator restores access with the recovery secret; if not, report it as a possible tampering"
+		return "the machine's boot state has changed since the storage key was sealed: if the change was planned, an administrator restores access with `jukiterm keys recover` and the recovery secret; if not, report it as a possible tampering"
+	case errors.Is(err, hsm.ErrOtherTPM):
+		return "the TPM was replaced or cleared: an administrator restores access with `jukiterm keys recover` and the recovery secret"
 	case errors.Is(err, hsm.ErrPIN):
 		return "the HSM refused the PIN: check the file named by pin-source in the hsm key of the configuration"
 	case errors.Is(err, hsm.ErrNoToken):

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"jukiterm/cmd/internal/hw"
+	"jukiterm/daemon/config"
+	"jukiterm/hsm"
+)
+
+func (a *app) keysCmd() *cobra.Command {
+	var confFile string
+	c := &cobra.Command{
+		Use:   "keys (recover | reseal) --config FILE",
+		Short: "Restore or re-seal the storage key (with jukitermd stopped)",
+		Long: "Key custody on this terminal, run by an administrator while jukitermd is stopped.\n" +
+			"  recover  after the TPM or the HSM was replaced, or the boot state changed: open the\n" +
+			"           storage key with the recovery secret (typed, never on the command line) and\n" +
+			"           seal it to this TPM, HSM and boot state.\n" +
+			"  reseal   while the key still opens: seal it again to the PCRs the configuration names\n" +
+			"           now (after changing pcrs).",
+	}
+	load := func() (config.Config, *hsm.KeyFile, error) {
+		cfg, err := config.Load(confFile)
+		if err != nil {
+			return cfg, nil, withCode(exitUsage, err)
+		}
+		b, err := os.ReadFile(cfg.KeyFile)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("read the key file: %w", err)
+		}
+		kf, err := hsm.ParseKeyFile(b)
+		return cfg, kf, err
+	}
+	recover := &cobra.Command{
+		Use:   "recover --config FILE",
+		Short: "Open the storage key with the recovery secret and seal it to this TPM and HSM",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, kf, err := load()
+			if err != nil {
+				return err
+			}
+			secret, err := readSecret("Recovery secret: ")
+			if err != nil {
+				return err
+			}
+			k, err := hw.Open(cfg)
+			if err != nil {
+				return fmt.Errorf("open the HSM and TPM (is jukitermd stopped?): %w%s", err, advice(err))
+			}
+			defer k.Close()
+			if _, err := k.Token.Signer(); errors.Is(err, hsm.ErrKeyMissing) {
+				if err := k.Token.GenerateKeys(); err != nil { // a replacement HSM
+					return err
+				}
+			}
+			dek, err := hsm.Recover(k.Token, k.TPM, kf, secret, cfg.PCRs)
+			if err != nil {
+				return err
+			}
+			dek.Destroy()
+			if err := writeKeyFile(cfg.KeyFile, kf); err != nil {
+				return err
+			}
+			fmt.Printf("Access restored: the storage key is sealed to this TPM (PCRs %v) and wrapped by this HSM.\nStart jukitermd again.\n", cfg.PCRs)
+			return nil
+		},
+	}
+	reseal := &cobra.Command{
+		Use:   "reseal --config FILE",
+		Short: "Seal the storage key again to the PCRs the configuration names",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, kf, err := load()
+			if err != nil {
+				return err
+			}
+			k, err := hw.Open(cfg)
+			if err != nil {
+				return fmt.Errorf("open the HSM and TPM (is jukitermd stopped?): %w%s", err, advice(err))
+			}
+			defer k.Close()
+			dek, err := hsm.OpenKey(k.Token, k.TPM, kf)
+			if err != nil {
+				return fmt.Errorf("the storage key does not open, so it cannot be re-sealed: %w (use `jukiterm keys recover` with the recovery secret)", err)
+			}
+			defer dek.Destroy()
+			if err := hsm.Reseal(k.Token, k.TPM, kf, dek, cfg.PCRs); err != nil {
+				return err
+			}
+			if err := writeKeyFile(cfg.KeyFile, kf); err != nil {
+				return err
+			}
+			fmt.Printf("The storage key is sealed to PCRs %v in their current state.\n", cfg.PCRs)
+			return nil
+		},
+	}
+	for _, sc := range []*cobra.Command{recover, reseal} {
+		sc.Flags().StringVar(&confFile, "config", "/etc/jukiterm/jukiterm.conf", "the daemon's configuration")
+	}
+	c.AddCommand(recover, reseal)
+	return c
+}
+
+// readSecret reads a line from the terminal without echo, or from standard input.
+func readSecret(prompt string) (string, error) {
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		fmt.Fprint(os.Stderr, prompt)
+		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(os.Stderr)
+		return strings.TrimSpace(string(b)), err
+	}
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if strings.TrimSpace(line) == "" {
+		return "", withCode(exitUsage, fmt.Errorf("no recovery secret on standard input (%v)", err))
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// writeKeyFile replaces the key file atomically: a crash leaves the old or the new one.
+func writeKeyFile(path string, kf *hsm.KeyFile) error {
+	b, err := kf.Marshal()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".storage.key-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
