@@ -36,7 +36,7 @@ func start(t *testing.T) *fixture {
 	if err := store.Create(db); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(db, store.Options{CacheMiB: 16})
+	st, err := store.Open(db, store.Options{CacheMiB: 16, Keys: store.EphemeralKeys()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,12 +8,29 @@ import (
 	"jukiterm/store/record"
 )
 
-// BareRow is what one applied notification writes: the person's row and the
-// notification's idempotency row.
+// BareRow is what one applied notification of a new person writes: the person's
+// row (encrypted data and blind indexes) and the notification's idempotency row.
 type BareRow struct {
-	Rec  record.Record
-	Hash []byte
-	ID   string
+	Person []any // personCols values
+	Muni   string
+	Seq    int64
+	Hash   []byte
+	ID     string
+	At     string
+}
+
+// BareRows computes, with keys, the stored rows of new persons (person ids from 1;
+// canon holds each notification's canonical JSON):
+// the baseline writes exactly these.
+func BareRows(keys *Keys, recs []record.Record, canon [][]byte, ids []string) []BareRow {
+	rows := make([]BareRow, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		r.ID = int64(i + 1)
+		rows[i] = BareRow{Person: keys.personArgs(r), Muni: r.Municipality, Seq: r.UpdateSeq,
+			Hash: keys.blind(ixNotification, string(canon[i])), ID: ids[i], At: r.Timestamp}
+	}
+	return rows
 }
 
 // BareInsert is the benchmark's baseline: bare SQLite writing the same rows as an
@@ -41,7 +58,7 @@ func BareInsert(path string, rows []BareRow, batch int) (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
-		person, err := tx.Prepare(`INSERT INTO persons (` + recordCols + `) VALUES (` + placeholders + `)`)
+		person, err := tx.Prepare(`INSERT INTO persons (` + personCols + `) VALUES (` + personPlaceholders + `)`)
 		if err != nil {
 			return 0, err
 		}
@@ -50,12 +67,10 @@ func BareInsert(path string, rows []BareRow, batch int) (time.Duration, error) {
 			return 0, err
 		}
 		for _, r := range rows[i:min(i+batch, len(rows))] {
-			res, err := person.Exec(recordArgs(&r.Rec)...)
-			if err != nil {
+			if _, err := person.Exec(r.Person...); err != nil {
 				return 0, fmt.Errorf("baseline insert: %w", err)
 			}
-			id, _ := res.LastInsertId()
-			if _, err := note.Exec(r.Rec.Municipality, r.ID, r.Hash, r.Rec.UpdateSeq, id, r.Rec.Timestamp); err != nil {
+			if _, err := note.Exec(r.Muni, r.ID, r.Hash, r.Seq, r.Person[0], r.At); err != nil {
 				return 0, fmt.Errorf("baseline insert: %w", err)
 			}
 		}

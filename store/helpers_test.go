@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -14,6 +15,15 @@ import (
 
 var cacheMiB = 16
 
+// testKeys are the same in every process of a test run (the crash test's children).
+var testKeys = func() *Keys {
+	k, err := NewKeys(func(p string) []byte { h := sha256.Sum256([]byte("test key " + p)); return h[:] })
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 // openTemp creates and opens an identity file in a temporary directory.
 func openTemp(t testing.TB) *Store {
 	t.Helper()
@@ -21,7 +31,7 @@ func openTemp(t testing.TB) *Store {
 	if err := Create(path); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(path, Options{CacheMiB: cacheMiB})
+	s, err := Open(path, Options{CacheMiB: cacheMiB, Keys: testKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,17 +93,59 @@ func mustApply(t testing.TB, s *Store, ns ...any) {
 	}
 }
 
-// dump returns every row of the identity file's tables (not the rejections), for
-// proving that a rejected notification changed nothing.
+// dump returns every row of the identity file's tables (not the rejections), the
+// records decrypted and without their timestamps, for proving that a rejected
+// notification changed nothing and that two files hold the same.
 func dump(t testing.TB, s *Store) string {
 	t.Helper()
 	var b strings.Builder
+	rows, err := s.w.Query(`SELECT hex(code_idx), hex(number_idx), hex(kana_idx), hex(kana_surname_idx),
+		hex(name_idx), hex(name_surname_idx), hex(birth_idx), municipality, removed, person_id, update_seq, data
+		FROM persons ORDER BY person_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var idx [7]string
+		var muni string
+		var removed bool
+		var id, seq int64
+		var data []byte
+		if err := rows.Scan(&idx[0], &idx[1], &idx[2], &idx[3], &idx[4], &idx[5], &idx[6], &muni, &removed, &id, &seq, &data); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.opt.Keys.openRecord("persons", id, seq, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Timestamp = ""
+		fmt.Fprintln(&b, idx, muni, removed, fmt.Sprintf("%+v", r))
+	}
+	rows.Close()
+	b.WriteString("--\n")
+	rows, err = s.w.Query(`SELECT history_id, person_id, update_seq, data FROM history ORDER BY history_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var hid, id, seq int64
+		var data []byte
+		if err := rows.Scan(&hid, &id, &seq, &data); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.opt.Keys.openRecord("history", id, seq, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Timestamp = ""
+		fmt.Fprintln(&b, hid, fmt.Sprintf("%+v", r))
+	}
+	rows.Close()
 	for _, q := range []string{
-		`SELECT person_id, ` + recordCols + ` FROM persons ORDER BY person_id`,
-		`SELECT history_id, person_id, ` + recordCols + ` FROM history ORDER BY history_id`,
-		`SELECT code, person_id FROM former_codes ORDER BY code`,
+		`SELECT hex(code_idx), person_id FROM former_codes ORDER BY code_idx`,
 		`SELECT municipality, id, hex(hash), update_seq, person_id FROM notifications ORDER BY municipality, id`,
 	} {
+		b.WriteString("--\n")
 		rows, err := s.w.Query(q)
 		if err != nil {
 			t.Fatal(err)
@@ -111,7 +163,6 @@ func dump(t testing.TB, s *Store) string {
 			fmt.Fprintln(&b, vals...)
 		}
 		rows.Close()
-		b.WriteString("--\n")
 	}
 	return b.String()
 }

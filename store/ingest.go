@@ -181,12 +181,12 @@ func (a *applier) one(l line, res *IngestResult) error {
 	if v != nil {
 		return a.reject(l, n, v, res)
 	}
-	hash := n.Hash()
+	hash := a.s.opt.Keys.blind(ixNotification, string(n.Canonical()))
 	pf, err := a.prefetch(n)
 	switch {
 	case err != nil:
 		return err
-	case pf.hash != nil && bytes.Equal(pf.hash, hash[:]):
+	case pf.hash != nil && bytes.Equal(pf.hash, hash):
 		res.Duplicates++
 		return nil
 	case pf.hash != nil:
@@ -203,7 +203,7 @@ func (a *applier) one(l line, res *IngestResult) error {
 	if v != nil {
 		return a.reject(l, n, v, res)
 	}
-	if err := a.write(n, old, found, hash[:]); err != nil {
+	if err := a.write(n, old, found, hash); err != nil {
 		return err
 	}
 	res.Applied++
@@ -221,8 +221,9 @@ func (a *applier) reject(l line, n *record.Notification, v *record.Violation, re
 	if a.run != 0 {
 		run = a.run
 	}
-	_, err := a.exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, message, content, ingest_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.now, muni, id, l.no, v.Rule, v.Message, l.text, run)
+	data := a.s.opt.Keys.sealRejection(muni, id, l.no, a.now, v.Message, l.text)
+	_, err := a.exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, data, ingest_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.now, muni, id, l.no, v.Rule, data, run)
 	if err != nil {
 		return fmt.Errorf("record rejection: %w", err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"database/sql"
 	"fmt"
 
@@ -12,9 +13,9 @@ import (
 // is this 住民票コード a former code, is it a current code.
 const prefetchQuery = `SELECT
 	(SELECT hash FROM notifications WHERE municipality = ? AND id = ?),
-	(SELECT resident_code FROM persons WHERE my_number = ? LIMIT 1),
-	EXISTS (SELECT 1 FROM former_codes WHERE code = ?),
-	EXISTS (SELECT 1 FROM persons WHERE resident_code = ?)`
+	(SELECT code_idx FROM persons WHERE number_idx = ? LIMIT 1),
+	EXISTS (SELECT 1 FROM former_codes WHERE code_idx = ?),
+	EXISTS (SELECT 1 FROM persons WHERE code_idx = ?)`
 
 // prefetched holds those answers for one notification's keys.
 type prefetched struct {
@@ -23,7 +24,7 @@ type prefetched struct {
 	codeExists bool
 	formerCode bool
 	number     string
-	owner      sql.NullString
+	ownerCode  []byte // blind index of the 個人番号 holder's code; nil: nobody holds it
 }
 
 func (a *applier) prefetch(n *record.Notification) (*prefetched, error) {
@@ -31,8 +32,10 @@ func (a *applier) prefetch(n *record.Notification) (*prefetched, error) {
 	if n.MyNumber != nil {
 		p.number = *n.MyNumber
 	}
-	err := a.queryRow(prefetchQuery, n.Municipality, n.ID, p.number, p.code, p.code).Scan(
-		&p.hash, &p.owner, &p.formerCode, &p.codeExists)
+	k := a.s.opt.Keys
+	code := k.blind(ixCode, p.code)
+	err := a.queryRow(prefetchQuery, n.Municipality, n.ID, k.blind(ixNumber, p.number), code, code).Scan(
+		&p.hash, &p.ownerCode, &p.formerCode, &p.codeExists)
 	if err != nil {
 		return nil, fmt.Errorf("look up notification keys: %w", err)
 	}
@@ -50,7 +53,8 @@ func (l txLookup) ByCode(code string) (record.Record, bool, error) {
 	if code == l.pf.code && !l.pf.codeExists {
 		return record.Record{}, false, nil
 	}
-	r, err := scanRecord(l.a.queryRow(`SELECT person_id, `+recordCols+` FROM persons WHERE resident_code = ?`, code))
+	r, err := l.a.s.opt.Keys.scanPerson("persons", l.a.queryRow(`SELECT person_id, update_seq, data FROM persons WHERE code_idx = ?`,
+		l.a.s.opt.Keys.blind(ixCode, code)))
 	if err == sql.ErrNoRows {
 		return record.Record{}, false, nil
 	}
@@ -65,7 +69,7 @@ func (l txLookup) FormerCode(code string) (bool, error) {
 		return l.pf.formerCode, nil
 	}
 	var id int64
-	err := l.a.queryRow(`SELECT person_id FROM former_codes WHERE code = ?`, code).Scan(&id)
+	err := l.a.queryRow(`SELECT person_id FROM former_codes WHERE code_idx = ?`, l.a.s.opt.Keys.blind(ixCode, code)).Scan(&id)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -73,16 +77,22 @@ func (l txLookup) FormerCode(code string) (bool, error) {
 }
 
 func (l txLookup) MyNumberOwner(num string) (string, bool, error) {
+	k := l.a.s.opt.Keys
 	if num == l.pf.number {
-		return l.pf.owner.String, l.pf.owner.Valid, nil
+		switch {
+		case l.pf.ownerCode == nil:
+			return "", false, nil
+		case bytes.Equal(l.pf.ownerCode, k.blind(ixCode, l.pf.code)):
+			return l.pf.code, true, nil
+		}
 	}
-	var code string
-	err := l.a.queryRow(`SELECT resident_code FROM persons WHERE my_number = ? LIMIT 1`, num).Scan(&code)
+	r, err := k.scanPerson("persons", l.a.queryRow(`SELECT person_id, update_seq, data FROM persons WHERE number_idx = ? LIMIT 1`,
+		k.blind(ixNumber, num)))
 	if err == sql.ErrNoRows {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("look up 個人番号: %w", err)
 	}
-	return code, true, nil
+	return r.ResidentCode, true, nil
 }

@@ -101,8 +101,9 @@ func (q *Query) normalize4(p *record.Prefecture) error {
 	return nil
 }
 
-// where builds the SQL condition and arguments of a normalised query.
-func (q *Query) where() (string, []any) {
+// where builds the SQL condition of a normalised query on blind indexes and clear
+// columns; match then checks the decrypted records exactly.
+func (q *Query) where(k *Keys) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, a ...any) {
@@ -111,35 +112,26 @@ func (q *Query) where() (string, []any) {
 	}
 	switch {
 	case q.Code != "":
-		add("resident_code = ?", q.Code)
+		add("code_idx = ?", k.blind(ixCode, q.Code))
 	case q.Number != "":
-		add("my_number = ?", q.Number)
+		add("number_idx = ?", k.blind(ixNumber, q.Number))
 	}
 	if q.Kana != "" {
 		if surname, given := kana.Split(q.Kana); given == "" {
-			s := kana.StorageSeion(surname)
-			// The whole-name index serves surname searches as a prefix range.
-			add("name_kana_seion >= ? AND name_kana_seion < ? AND kana_surname_seion = ?", s, s+maxRune, s)
+			add("kana_surname_idx = ?", k.blind(ixKanaSurname, kana.StorageSeion(surname)))
 		} else {
-			add("name_kana_seion = ?", kana.StorageSeion(q.Kana))
+			add("kana_idx = ?", k.blind(ixKana, kana.StorageSeion(q.Kana)))
 		}
 	}
 	if q.Name != "" {
 		if _, given := kana.Split(q.Name); given == "" {
-			p := q.Name + kana.Sep
-			add("(name = ? OR (name >= ? AND name < ?))", q.Name, p, p+maxRune)
+			add("(name_surname_idx = ? OR name_idx = ?)", k.blind(ixNameSurname, q.Name), k.blind(ixName, q.Name))
 		} else {
-			add("name = ?", q.Name)
+			add("name_idx = ?", k.blind(ixName, q.Name))
 		}
 	}
 	if q.Birth != "" {
-		add("birth = ?", q.Birth)
-	}
-	if q.Sex != 0 {
-		add("sex = ?", q.Sex)
-	}
-	if q.Address != "" {
-		add("address >= ? AND address < ?", q.Address, q.Address+maxRune)
+		add("birth_idx = ?", k.blind(ixBirth, q.Birth))
 	}
 	if q.Municipality != "" {
 		add("municipality = ?", q.Municipality)
@@ -150,8 +142,36 @@ func (q *Query) where() (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-// maxRune sorts after every character, closing a prefix range.
-const maxRune = "\U0010FFFF"
+// match checks a decrypted record against every item of the query.
+func (q *Query) match(r *record.Record) bool {
+	switch {
+	case q.Code != "" && r.ResidentCode != q.Code, q.Number != "" && r.MyNumber != q.Number:
+		return false
+	case q.Birth != "" && r.Birth != q.Birth, q.Sex != 0 && r.Sex != q.Sex:
+		return false
+	case q.Address != "" && !strings.HasPrefix(r.Address, q.Address):
+		return false
+	case q.Municipality != "" && r.Municipality != q.Municipality, !q.IncludeRemoved && r.Removed:
+		return false
+	}
+	if q.Kana != "" {
+		if surname, given := kana.Split(q.Kana); given == "" {
+			if kana.SurnameSeion(r.NameKana) != kana.StorageSeion(surname) {
+				return false
+			}
+		} else if r.NameKanaSeion != kana.StorageSeion(q.Kana) {
+			return false
+		}
+	}
+	if q.Name != "" {
+		surname, _ := kana.Split(r.Name)
+		if _, given := kana.Split(q.Name); given == "" {
+			return surname == q.Name || r.Name == q.Name
+		}
+		return r.Name == q.Name
+	}
+	return true
+}
 
 // Keys names the kinds of key a query uses (never their values), for logs.
 func (q *Query) Keys() []string {

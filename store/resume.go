@@ -34,13 +34,14 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 		return ingestRun{}, ErrBusy
 	}
 	var run ingestRun
+	src := s.opt.Keys.blind(ixSource, source)
 	err := s.w.QueryRow(`SELECT ingest_id, lines_done, applied, duplicates, rejected FROM ingests
-		WHERE source = ? AND finished_at IS NULL ORDER BY ingest_id DESC LIMIT 1`, source).Scan(
+		WHERE source = ? AND finished_at IS NULL ORDER BY ingest_id DESC LIMIT 1`, src).Scan(
 		&run.id, &run.skip, &res.Applied, &res.Duplicates, &res.Rejected)
 	switch {
 	case err == sql.ErrNoRows:
 		r, err := s.w.Exec(`INSERT INTO ingests (source, lines_done, applied, duplicates, rejected, started_at)
-			VALUES (?, 0, 0, 0, 0, ?)`, source, time.Now().UTC().Format(time.RFC3339Nano))
+			VALUES (?, 0, 0, 0, 0, ?)`, src, time.Now().UTC().Format(time.RFC3339Nano))
 		if err != nil {
 			return run, fmt.Errorf("start ingest: %w", err)
 		}
@@ -52,16 +53,23 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 	}
 	res.ResumedAfterLine = run.skip
 	s.active[source] = true
-	rows, err := s.w.Query(`SELECT line, id, rule, message FROM rejections WHERE ingest_id = ? ORDER BY line`, run.id)
+	rows, err := s.w.Query(`SELECT line, municipality, id, rule, received_at, data FROM rejections WHERE ingest_id = ? ORDER BY line`, run.id)
 	if err != nil {
 		return run, fmt.Errorf("read earlier rejections: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var r Rejection
-		if err := rows.Scan(&r.Line, &r.ID, &r.Rule, &r.Message); err != nil {
+		var muni, at string
+		var data []byte
+		if err := rows.Scan(&r.Line, &muni, &r.ID, &r.Rule, &at, &data); err != nil {
 			return run, err
 		}
+		rj, err := s.opt.Keys.openRejection(muni, r.ID, r.Line, at, data)
+		if err != nil {
+			return run, fmt.Errorf("read earlier rejection of line %d: %w", r.Line, err)
+		}
+		r.Message = rj.Message
 		res.Rejections = append(res.Rejections, r)
 	}
 	return run, rows.Err()

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"jukiterm/store/record"
 )
@@ -13,24 +15,37 @@ import (
 var ErrNotFound = errors.New("no such person in the file")
 
 // Search returns the records matching q, ordered by 清音化 kana name, birth and code.
-// q must have been normalised.
+// q must have been normalised. Candidates come from the blind indexes; each is
+// decrypted and checked against every item of the query.
 func (s *Store) Search(ctx context.Context, q Query) ([]record.Record, error) {
-	cond, args := q.where()
-	rows, err := s.r.QueryContext(ctx, `SELECT person_id, `+recordCols+` FROM persons WHERE `+cond+`
-		ORDER BY name_kana_seion, birth, resident_code LIMIT ?`, append(args, q.Limit)...)
+	k := s.opt.Keys
+	cond, args := q.where(k)
+	rows, err := s.r.QueryContext(ctx, `SELECT person_id, update_seq, data FROM persons WHERE `+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	defer rows.Close()
 	out := []record.Record{}
 	for rows.Next() {
-		r, err := scanRecord(rows)
+		r, err := k.scanPerson("persons", rows)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		out = append(out, r)
+		if q.match(&r) {
+			out = append(out, r)
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b record.Record) int {
+		return cmp.Or(cmp.Compare(a.NameKanaSeion, b.NameKanaSeion), cmp.Compare(a.Birth, b.Birth),
+			cmp.Compare(a.ResidentCode, b.ResidentCode))
+	})
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
 }
 
 // Person is a record with, when asked for, its earlier versions (oldest first).
@@ -44,11 +59,13 @@ type Person struct {
 // the history when withHistory is set. A code that was changed gives ErrNotFound with
 // the new code named.
 func (s *Store) Get(ctx context.Context, code string, withHistory bool) (Person, error) {
-	r, err := scanRecord(s.r.QueryRowContext(ctx, `SELECT person_id, `+recordCols+` FROM persons WHERE resident_code = ?`, code))
+	k := s.opt.Keys
+	r, err := k.scanPerson("persons", s.r.QueryRowContext(ctx, `SELECT person_id, update_seq, data FROM persons WHERE code_idx = ?`, k.blind(ixCode, code)))
 	if errors.Is(err, sql.ErrNoRows) {
-		var now string
-		if s.r.QueryRowContext(ctx, `SELECT p.resident_code FROM former_codes f JOIN persons p USING (person_id) WHERE f.code = ?`, code).Scan(&now) == nil {
-			return Person{}, fmt.Errorf("%w: 住民票コード %s was changed to %s", ErrNotFound, code, now)
+		now, err := k.scanPerson("persons", s.r.QueryRowContext(ctx, `SELECT p.person_id, p.update_seq, p.data
+			FROM former_codes f JOIN persons p USING (person_id) WHERE f.code_idx = ?`, k.blind(ixCode, code)))
+		if err == nil {
+			return Person{}, fmt.Errorf("%w: 住民票コード %s was changed to %s", ErrNotFound, code, now.ResidentCode)
 		}
 		return Person{}, fmt.Errorf("%w: 住民票コード %s", ErrNotFound, code)
 	}
@@ -61,13 +78,13 @@ func (s *Store) Get(ctx context.Context, code string, withHistory bool) (Person,
 	}
 	hist := []record.Record{}
 	p.History = &hist
-	rows, err := s.r.QueryContext(ctx, `SELECT person_id, `+recordCols+` FROM history WHERE person_id = ? ORDER BY history_id`, r.ID)
+	rows, err := s.r.QueryContext(ctx, `SELECT person_id, update_seq, data FROM history WHERE person_id = ? ORDER BY history_id`, r.ID)
 	if err != nil {
 		return p, fmt.Errorf("show history: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		h, err := scanRecord(rows)
+		h, err := k.scanPerson("history", rows)
 		if err != nil {
 			return p, fmt.Errorf("show history: %w", err)
 		}

@@ -28,6 +28,8 @@ type Options struct {
 	CacheMiB int
 	// Readers is the number of read connections for searches; default 4.
 	Readers int
+	// Keys encrypt records and compute blind indexes (required by Open).
+	Keys *Keys
 }
 
 // Store is an open identity file. Its methods are safe for concurrent use: writes are
@@ -38,8 +40,9 @@ type Store struct {
 	w    *sql.DB // one connection, every write
 	r    *sql.DB // read-only connections
 
-	mu     sync.Mutex // serialises write transactions; guards seq and closed
+	mu     sync.Mutex // serialises write transactions; guards seq, lastID and closed
 	seq    int64      // last 更新順番号 assigned
+	lastID int64      // last person_id assigned
 	closed bool
 	active map[string]bool // sources being ingested now
 }
@@ -80,6 +83,9 @@ func Create(path string) error {
 func Open(path string, o Options) (*Store, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w (run `jukiterm init` first)", path, ErrNotInitialised)
+	}
+	if o.Keys == nil {
+		return nil, ErrNoKeys
 	}
 	return open(path, o, false)
 }
@@ -137,7 +143,8 @@ func (s *Store) init() error {
 	if err := migrate(s.w); err != nil {
 		return fmt.Errorf("open %s: %w", s.path, err)
 	}
-	return s.w.QueryRow(`SELECT COALESCE(MAX(update_seq), 0) FROM notifications`).Scan(&s.seq)
+	return s.w.QueryRow(`SELECT (SELECT COALESCE(MAX(update_seq), 0) FROM notifications),
+		(SELECT COALESCE(MAX(person_id), 0) FROM persons)`).Scan(&s.seq, &s.lastID)
 }
 
 // Close waits for the running write to finish, checkpoints the WAL and closes.

@@ -9,32 +9,33 @@ import (
 // write makes the change of an accepted notification: the previous version to history,
 // the new version as the person's current row, the notification as applied.
 func (a *applier) write(n *record.Notification, old record.Record, found bool, hash []byte) error {
+	k := a.s.opt.Keys
 	rec := record.Apply(old, n)
 	a.s.seq++
 	rec.UpdateSeq = a.s.seq
 	rec.OperatorID, rec.TerminalID, rec.Timestamp = a.operator, a.s.opt.TerminalID, a.now
-	args := recordArgs(&rec)
 	if found {
 		rec.ID = old.ID
-		if _, err := a.exec(`INSERT INTO history (person_id, `+recordCols+`)
-			SELECT person_id, `+historyCols+` FROM persons WHERE person_id = ?`, old.ID); err != nil {
+		prev := old
+		prev.RetentionFlag = true // a replaced version's retention clock starts now
+		if _, err := a.exec(`INSERT INTO history (person_id, update_seq, data) VALUES (?, ?, ?)`,
+			prev.ID, prev.UpdateSeq, k.sealRecord("history", &prev)); err != nil {
 			return fmt.Errorf("keep history: %w", err)
 		}
-		if _, err := a.exec(`UPDATE persons SET (`+recordCols+`) = (`+placeholders+`) WHERE person_id = ?`,
-			append(args, old.ID)...); err != nil {
+		if _, err := a.exec(`UPDATE persons SET (`+personCols+`) = (`+personPlaceholders+`) WHERE person_id = ?`,
+			append(k.personArgs(&rec), rec.ID)...); err != nil {
 			return fmt.Errorf("update person: %w", err)
 		}
 	} else {
-		r, err := a.exec(`INSERT INTO persons (`+recordCols+`) VALUES (`+placeholders+`)`, args...)
-		if err != nil {
+		a.s.lastID++
+		rec.ID = a.s.lastID
+		if _, err := a.exec(`INSERT INTO persons (`+personCols+`) VALUES (`+personPlaceholders+`)`, k.personArgs(&rec)...); err != nil {
 			return fmt.Errorf("insert person: %w", err)
-		}
-		if rec.ID, err = r.LastInsertId(); err != nil {
-			return err
 		}
 	}
 	if n.NewResidentCode != nil {
-		if _, err := a.exec(`INSERT INTO former_codes (code, person_id) VALUES (?, ?)`, old.ResidentCode, rec.ID); err != nil {
+		if _, err := a.exec(`INSERT INTO former_codes (code_idx, person_id) VALUES (?, ?)`,
+			k.blind(ixCode, old.ResidentCode), rec.ID); err != nil {
 			return fmt.Errorf("keep former code: %w", err)
 		}
 	}

@@ -61,8 +61,12 @@ func run(args []string) int {
 		return fail(1, "cannot open the storage key, so no personal data is served: %v%s", err, advice(err))
 	}
 	defer dek.Destroy()
+	storeKeys, err := store.NewKeys(dek.Derive)
+	if err != nil {
+		return fail(1, "derive the record keys: %v", err)
+	}
 	systemd.Status("opening the identity file " + cfg.Database)
-	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB})
+	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB, Keys: storeKeys})
 	if err != nil {
 		return fail(1, "cannot open the identity file: %v", err)
 	}

@@ -48,7 +48,8 @@ func BenchIngest(ctx context.Context, dir string, n int, seed uint64) (IngestFig
 	if err := out.Close(); err != nil {
 		return f, err
 	}
-	rows := bareRows(seed, n, p)
+	keys := store.EphemeralKeys()
+	rows := bareRows(keys, seed, n, p)
 	syscall.Sync()
 	bare, err := store.BareInsert(filepath.Join(dir, "bare.db"), rows, BenchBatch)
 	if err != nil {
@@ -56,7 +57,7 @@ func BenchIngest(ctx context.Context, dir string, n int, seed uint64) (IngestFig
 	}
 	rows = nil
 	syscall.Sync() // start the timed ingest with no writeback of the baseline pending
-	st, err := freshStore(dir)
+	st, err := freshStore(dir, keys)
 	if err != nil {
 		return f, err
 	}
@@ -82,26 +83,29 @@ func BenchIngest(ctx context.Context, dir string, n int, seed uint64) (IngestFig
 }
 
 // freshStore creates and opens a new identity file in dir.
-func freshStore(dir string) (*store.Store, error) {
+func freshStore(dir string, keys *store.Keys) (*store.Store, error) {
 	db := filepath.Join(dir, "jukiterm.db")
 	if err := store.Create(db); err != nil {
 		return nil, err
 	}
-	return store.Open(db, store.Options{})
+	return store.Open(db, store.Options{Keys: keys})
 }
 
 // bareRows builds the rows an ingest of the synthetic residents writes.
-func bareRows(seed uint64, n int, p *record.Prefecture) []store.BareRow {
-	rows := make([]store.BareRow, 0, n)
+func bareRows(keys *store.Keys, seed uint64, n int, p *record.Prefecture) []store.BareRow {
+	recs := make([]record.Record, 0, n)
+	canon := make([][]byte, 0, n)
+	ids := make([]string, 0, n)
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	synth.EachResident(seed, n, p, func(i int, nt record.Notification) {
-		h := nt.Hash()
+		canon = append(canon, nt.Canonical())
 		record.Check(&nt, p)
 		r := record.Apply(record.Record{}, &nt)
 		r.UpdateSeq, r.OperatorID, r.TerminalID, r.Timestamp = int64(i+1), "system", "terminal", now
-		rows = append(rows, store.BareRow{Rec: r, Hash: h[:], ID: nt.ID})
+		recs = append(recs, r)
+		ids = append(ids, nt.ID)
 	})
-	return rows
+	return store.BareRows(keys, recs, canon, ids)
 }
 
 // Latency is a distribution of one kind of search, in milliseconds.
@@ -124,7 +128,7 @@ type SearchFigures struct {
 // for residents drawn at random, in process, including the query's normalisation.
 func BenchSearch(ctx context.Context, dir string, n, queries int, seed uint64) (SearchFigures, error) {
 	f := SearchFigures{Persons: n, Queries: queries}
-	st, err := freshStore(dir)
+	st, err := freshStore(dir, store.EphemeralKeys())
 	if err != nil {
 		return f, err
 	}

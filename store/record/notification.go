@@ -159,12 +159,15 @@ func goTypeName(t string) string {
 
 // Hash is the SHA-256 of the notification's canonical JSON: two lines with the same
 // fields and values hash the same whatever their spacing or field order.
-func (n *Notification) Hash() [32]byte {
+func (n *Notification) Hash() [32]byte { return sha256.Sum256(n.Canonical()) }
+
+// Canonical is the notification's JSON with fields in a fixed order, as Hash uses it.
+func (n *Notification) Canonical() []byte {
 	b, err := json.Marshal(n)
 	if err != nil {
 		panic(err) // a struct of strings and ints always marshals
 	}
-	return sha256.Sum256(b)
+	return b
 }
 
 // Present returns the item fields the notification carries, in ItemFields order.
