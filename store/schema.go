@@ -17,10 +17,10 @@ var migrations = []string{
 		data BLOB NOT NULL);
 	CREATE UNIQUE INDEX persons_code ON persons(code_idx);
 	CREATE INDEX persons_number ON persons(number_idx);
-	CREATE INDEX persons_kana ON persons(kana_idx);
-	CREATE INDEX persons_kana_surname ON persons(kana_surname_idx);
-	CREATE INDEX persons_name ON persons(name_idx);
-	CREATE INDEX persons_name_surname ON persons(name_surname_idx);
+	CREATE INDEX persons_kana ON persons(kana_idx, birth_idx);
+	CREATE INDEX persons_kana_surname ON persons(kana_surname_idx, birth_idx);
+	CREATE INDEX persons_name ON persons(name_idx, birth_idx);
+	CREATE INDEX persons_name_surname ON persons(name_surname_idx, birth_idx);
 	CREATE INDEX persons_birth ON persons(birth_idx);
 	CREATE TABLE history (history_id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL,
 		update_seq INTEGER NOT NULL, data BLOB NOT NULL);
