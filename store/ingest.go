@@ -130,7 +130,13 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64, res *IngestResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	startSeq := s.seq
+	startSeq, startID := s.seq, s.lastID
+	undo := func(tx *sql.Tx) { // the counters go back with a transaction that did not commit
+		if tx != nil {
+			tx.Rollback()
+		}
+		s.seq, s.lastID = startSeq, startID
+	}
 	tx, err := s.w.Begin()
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -139,20 +145,18 @@ func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64,
 	var part IngestResult
 	for _, l := range batch {
 		if err := a.one(l, &part); err != nil {
-			tx.Rollback()
-			s.seq = startSeq
+			undo(tx)
 			return fmt.Errorf("line %d: %w", l.no, err)
 		}
 	}
 	total := IngestResult{Applied: res.Applied + part.Applied, Duplicates: res.Duplicates + part.Duplicates,
 		Rejected: res.Rejected + part.Rejected}
 	if err := a.progress(lineNo, total); err != nil {
-		tx.Rollback()
-		s.seq = startSeq
+		undo(tx)
 		return fmt.Errorf("record progress: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		s.seq = startSeq
+		undo(nil)
 		return fmt.Errorf("commit: %w", err)
 	}
 	res.Applied += part.Applied
