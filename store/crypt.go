@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,7 @@ const (
 	ixBirth        = "index birth"
 	ixNotification = "notification content"
 	ixSource       = "ingest source"
+	ixKeyCheck     = "key check"
 )
 
 // NewKeys derives the store's keys; derive returns 32 bytes for a purpose (the storage
@@ -48,7 +50,7 @@ func NewKeys(derive func(purpose string) []byte) (*Keys, error) {
 		return nil, err
 	}
 	k := &Keys{aead: aead, index: map[string][]byte{}, pool: map[string]*sync.Pool{}}
-	for _, kind := range []string{ixCode, ixNumber, ixKana, ixKanaSurname, ixName, ixNameSurname, ixBirth, ixNotification, ixSource} {
+	for _, kind := range []string{ixCode, ixNumber, ixKana, ixKanaSurname, ixName, ixNameSurname, ixBirth, ixNotification, ixSource, ixKeyCheck} {
 		key := derive(kind)
 		k.index[kind] = key
 		k.pool[kind] = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
@@ -58,6 +60,45 @@ func NewKeys(derive func(purpose string) []byte) (*Keys, error) {
 
 // ErrNoKeys is returned by Open without keys: the file is never served in the clear.
 var ErrNoKeys = errors.New("no storage key: the identity file is encrypted and cannot be opened without it")
+
+// ErrWrongKey says the identity file was made under another storage key.
+var ErrWrongKey = errors.New("the identity file belongs to another storage key: it cannot be served with this one")
+
+// ErrOldFormat says the file was made by a build that stored records in the clear.
+var ErrOldFormat = errors.New("the identity file has the plaintext layout of an earlier development build and cannot be opened")
+
+// checkKey binds the file to its storage key: the first open of an empty file records
+// a check value; every later open must match it, so that no file is served (or
+// written) under a key it was not made with.
+func (s *Store) checkKey() error {
+	var cols int
+	if err := s.w.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('persons') WHERE name = 'data'`).Scan(&cols); err != nil {
+		return err
+	}
+	if cols == 0 {
+		return ErrOldFormat
+	}
+	want := s.opt.Keys.blind(ixKeyCheck, "jukiterm identity file")
+	var have []byte
+	err := s.w.QueryRow(`SELECT value FROM meta WHERE name = 'key_check'`).Scan(&have)
+	switch {
+	case err == nil && hmac.Equal(have, want):
+		return nil
+	case err == nil:
+		return ErrWrongKey
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	var rows int
+	if err := s.w.QueryRow(`SELECT (SELECT COUNT(*) FROM persons) + (SELECT COUNT(*) FROM rejections)`).Scan(&rows); err != nil {
+		return err
+	}
+	if rows > 0 {
+		return ErrWrongKey
+	}
+	_, err = s.w.Exec(`INSERT INTO meta (name, value) VALUES ('key_check', ?)`, want)
+	return err
+}
 
 // ErrUndecryptable says a row does not open with these keys (another storage key, or
 // a changed row).

@@ -52,7 +52,6 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 		return run, fmt.Errorf("look for an interrupted ingest: %w", err)
 	}
 	res.ResumedAfterLine = run.skip
-	s.active[source] = true
 	rows, err := s.w.Query(`SELECT line, municipality, id, rule, received_at, data FROM rejections WHERE ingest_id = ? ORDER BY line`, run.id)
 	if err != nil {
 		return run, fmt.Errorf("read earlier rejections: %w", err)
@@ -72,7 +71,11 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 		r.Message = rj.Message
 		res.Rejections = append(res.Rejections, r)
 	}
-	return run, rows.Err()
+	if err := rows.Err(); err != nil {
+		return run, err
+	}
+	s.active[source] = true // only now: endRun clears it when this ingest ends
+	return run, nil
 }
 
 // progress records, inside the batch's transaction, that lines are durable.

@@ -36,7 +36,8 @@ var migrations = []string{
 	CREATE TABLE ingests (ingest_id INTEGER PRIMARY KEY, source BLOB NOT NULL,
 		lines_done INTEGER NOT NULL, applied INTEGER NOT NULL, duplicates INTEGER NOT NULL,
 		rejected INTEGER NOT NULL, started_at TEXT NOT NULL, finished_at TEXT);
-	CREATE INDEX ingests_source ON ingests(source);`,
+	CREATE INDEX ingests_source ON ingests(source);
+	CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`,
 }
 
 // SchemaVersion is the schema version this build writes.

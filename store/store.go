@@ -143,6 +143,11 @@ func (s *Store) init() error {
 	if err := migrate(s.w); err != nil {
 		return fmt.Errorf("open %s: %w", s.path, err)
 	}
+	if s.opt.Keys != nil {
+		if err := s.checkKey(); err != nil {
+			return fmt.Errorf("open %s: %w", s.path, err)
+		}
+	}
 	return s.w.QueryRow(`SELECT (SELECT COALESCE(MAX(update_seq), 0) FROM notifications),
 		(SELECT COALESCE(MAX(person_id), 0) FROM persons)`).Scan(&s.seq, &s.lastID)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -87,4 +88,24 @@ func TestAddressSearchIgnoresSpacing(t *testing.T) {
 	if got, err := s.Search(context.Background(), q); err != nil || len(got) != 1 {
 		t.Fatalf("%v %v", got, err)
 	}
+}
+
+// TestServedOnlyUnderItsKey: a file made under one storage key refuses another, so it
+// is never served (or written) under a key it was not made with.
+func TestServedOnlyUnderItsKey(t *testing.T) {
+	s := openTemp(t)
+	mustApply(t, s, person(1))
+	path := s.Path()
+	s.Close()
+	if _, err := Open(path, Options{CacheMiB: 16, Keys: EphemeralKeys()}); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("open under another key: %v", err)
+	}
+	if _, err := Open(path, Options{CacheMiB: 16}); !errors.Is(err, ErrNoKeys) {
+		t.Fatalf("open without a key: %v", err)
+	}
+	again, err := Open(path, Options{CacheMiB: 16, Keys: testKeys})
+	if err != nil {
+		t.Fatalf("open under its own key: %v", err)
+	}
+	again.Close()
 }

@@ -69,7 +69,7 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(installed), "var", "jukiterm.db")); err != nil {
 		t.Fatal("init --config made no identity file where the configuration says")
 	}
-	if r := cli(t, bin, "", "init", "--config", installed); r.code == 0 || !strings.Contains(r.stderr, "refusing to replace the storage key") {
+	if r := cli(t, bin, "", "init", "--config", installed); r.code == 0 || !strings.Contains(r.stderr, "nothing was changed") {
 		t.Fatalf("second init --config: %+v", r)
 	}
 	socket := filepath.Join(state, "jukiterm.sock")

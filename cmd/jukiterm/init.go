@@ -31,11 +31,15 @@ func (a *app) initCmd() *cobra.Command {
 				if err != nil {
 					return withCode(exitUsage, err)
 				}
+				if _, err := os.Stat(cfg.Database); err == nil {
+					return fmt.Errorf("%s already exists: init sets up a new terminal only; nothing was changed (if the keys are lost, use `jukiterm keys recover`)", cfg.Database)
+				}
 				secret, err := hw.Provision(cfg)
 				if err != nil {
 					return fmt.Errorf("set up the keys: %w%s", err, advice(err))
 				}
 				if err := store.Create(cfg.Database); err != nil {
+					os.Remove(cfg.KeyFile) // its recovery secret was never shown
 					return fmt.Errorf("create the identity file: %w", err)
 				}
 				fmt.Printf("Created the storage key %s and the identity file %s (for %s).\n", cfg.KeyFile, cfg.Database, confFile)
@@ -53,19 +57,17 @@ func (a *app) initCmd() *cobra.Command {
 			if _, err := os.Stat(conf); err == nil {
 				return fmt.Errorf("%s is already initialised (%s exists); nothing was changed. To start over, stop jukitermd and remove %s", dir, conf, dir)
 			}
+			_, statErr := os.Stat(dir)
 			if err := os.MkdirAll(dir, 0o750); err != nil {
 				return fmt.Errorf("create the state directory: %w", err)
 			}
 			cfg := config.Default(dir)
-			secret, err := hw.Provision(cfg)
+			secret, err := initState(cfg, conf)
 			if err != nil {
-				return fmt.Errorf("set up the simulated HSM and TPM: %w%s", err, advice(err))
-			}
-			if err := store.Create(cfg.Database); err != nil {
-				return fmt.Errorf("create the identity file: %w", err)
-			}
-			if err := config.Write(conf, cfg); err != nil {
-				return fmt.Errorf("write %s: %w", conf, err)
+				if os.IsNotExist(statErr) {
+					os.RemoveAll(dir) // nothing half-made stays behind
+				}
+				return err
 			}
 			fmt.Printf("Initialised %s:\n  identity file  %s\n  configuration  %s (hardware = %q)\n  storage key    %s (sealed by the TPM, wrapped by the HSM)\n  socket         %s\n\nStart the daemon with:\n  jukitermd --config %s\n",
 				dir, cfg.Database, conf, cfg.Hardware, cfg.KeyFile, cfg.Socket, conf)
@@ -88,4 +90,20 @@ func advice(err error) string {
 		return ". What to do: " + a
 	}
 	return ""
+}
+
+// initState makes the identity file, the keys and the configuration of a new state
+// directory, in that order; the caller removes the directory if any step fails.
+func initState(cfg config.Config, conf string) (string, error) {
+	if err := store.Create(cfg.Database); err != nil {
+		return "", fmt.Errorf("create the identity file: %w", err)
+	}
+	secret, err := hw.Provision(cfg)
+	if err != nil {
+		return "", fmt.Errorf("set up the simulated HSM and TPM: %w%s", err, advice(err))
+	}
+	if err := config.Write(conf, cfg); err != nil {
+		return "", fmt.Errorf("write %s: %w", conf, err)
+	}
+	return secret, nil
 }

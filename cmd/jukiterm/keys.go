@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -68,7 +67,7 @@ func (a *app) keysCmd() *cobra.Command {
 				return err
 			}
 			dek.Destroy()
-			if err := writeKeyFile(cfg.KeyFile, kf); err != nil {
+			if err := hw.WriteKeyFile(cfg.KeyFile, kf); err != nil {
 				return err
 			}
 			fmt.Printf("Access restored: the storage key is sealed to this TPM (PCRs %v) and wrapped by this HSM.\nStart jukitermd again.\n", cfg.PCRs)
@@ -97,7 +96,7 @@ func (a *app) keysCmd() *cobra.Command {
 			if err := hsm.Reseal(k.Token, k.TPM, kf, dek, cfg.PCRs); err != nil {
 				return err
 			}
-			if err := writeKeyFile(cfg.KeyFile, kf); err != nil {
+			if err := hw.WriteKeyFile(cfg.KeyFile, kf); err != nil {
 				return err
 			}
 			fmt.Printf("The storage key is sealed to PCRs %v in their current state.\n", cfg.PCRs)
@@ -124,33 +123,4 @@ func readSecret(prompt string) (string, error) {
 		return "", withCode(exitUsage, fmt.Errorf("no recovery secret on standard input (%v)", err))
 	}
 	return strings.TrimSpace(line), nil
-}
-
-// writeKeyFile replaces the key file atomically: a crash leaves the old or the new one.
-func writeKeyFile(path string, kf *hsm.KeyFile) error {
-	b, err := kf.Marshal()
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".storage.key-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -78,7 +78,28 @@ func LooseKeys(line []byte) (municipality, id string) {
 	}
 	municipality, _ = k.Municipality.(string)
 	id, _ = k.ID.(string)
+	if len(municipality) != 6 || !allDigits(municipality) {
+		municipality = ""
+	}
+	if !plainID(id) {
+		id = "" // a garbled line may hold anything there: keep only what looks like an id
+	}
 	return municipality, id
+}
+
+// plainID reports whether s looks like a notification id: 1 to 64 ASCII letters,
+// digits and - _ . : / characters.
+func plainID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.IndexByte("-_.:/", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // nullMember returns the name of the first member of a valid object whose value is

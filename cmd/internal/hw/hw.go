@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
@@ -96,14 +97,38 @@ func Provision(cfg config.Config) (string, error) {
 		return "", err
 	}
 	dek.Destroy()
-	b, err := kf.Marshal()
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(cfg.KeyFile, b, 0o600); err != nil {
+	if err := WriteKeyFile(cfg.KeyFile, kf); err != nil {
 		return "", err
 	}
 	return secret, nil
+}
+
+// WriteKeyFile replaces the key file atomically (temporary file, fsync, rename): a
+// crash leaves the old file or the new one, never half of one.
+func WriteKeyFile(path string, kf *hsm.KeyFile) error {
+	b, err := kf.Marshal()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".storage.key-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // LoadKey reads the key file and opens the storage key with the HSM and the TPM.
@@ -138,7 +163,7 @@ func Advice(err error) string {
 	case errors.Is(err, ErrNoTPM):
 		return "the TPM is not available: check the tpm key of the configuration and the device"
 	case errors.Is(err, ErrNoKeyFile):
-		return "run `jukiterm init` to set up the terminal, or restore the key file from the backup"
+		return "restore the key file from the backup; `jukiterm init` is only for a new terminal with no identity file yet"
 	}
 	return ""
 }
