@@ -68,6 +68,9 @@ func run(args []string) int {
 	systemd.Status("opening the identity file " + cfg.Database)
 	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB, Keys: storeKeys})
 	if err != nil {
+		if errors.Is(err, store.ErrWrongKey) {
+			return fail(1, "cannot open the identity file: %v. What to do: put back the key file made with this identity file (from the backup), or restore access with `jukiterm keys recover` and that key file's recovery secret", err)
+		}
 		return fail(1, "cannot open the identity file: %v", err)
 	}
 	defer st.Close()
