@@ -36,7 +36,7 @@ func (a *app) initCmd() *cobra.Command {
 				}
 				secret, err := hw.Provision(cfg)
 				if err != nil {
-					return fmt.Errorf("set up the keys: %w%s", err, advice(err))
+					return fmt.Errorf("set up the keys: %w%s", err, hw.WhatToDo(err))
 				}
 				if err := store.Create(cfg.Database); err != nil {
 					os.Remove(cfg.KeyFile) // its recovery secret was never shown
@@ -85,13 +85,6 @@ func printRecovery(secret string) {
 	fmt.Printf("\nRecovery secret (shown once, stored nowhere on this machine): write it down and keep it\nin the safe. With it an administrator restores access after the TPM or HSM is replaced.\n\n    %s\n", secret)
 }
 
-func advice(err error) string {
-	if a := hw.Advice(err); a != "" {
-		return ". What to do: " + a
-	}
-	return ""
-}
-
 // initState makes the identity file, the keys and the configuration of a new state
 // directory, in that order; the caller removes the directory if any step fails.
 func initState(cfg config.Config, conf string) (string, error) {
@@ -100,7 +93,7 @@ func initState(cfg config.Config, conf string) (string, error) {
 	}
 	secret, err := hw.Provision(cfg)
 	if err != nil {
-		return "", fmt.Errorf("set up the simulated HSM and TPM: %w%s", err, advice(err))
+		return "", fmt.Errorf("set up the simulated HSM and TPM: %w%s", err, hw.WhatToDo(err))
 	}
 	if err := config.Write(conf, cfg); err != nil {
 		return "", fmt.Errorf("write %s: %w", conf, err)

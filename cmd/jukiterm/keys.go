@@ -27,47 +27,54 @@ func (a *app) keysCmd() *cobra.Command {
 			"  reseal   while the key still opens: seal it again to the PCRs the configuration names\n" +
 			"           now (after changing pcrs).",
 	}
-	load := func() (config.Config, *hsm.KeyFile, error) {
+	// withKeys reads the configuration and key file, opens the HSM and TPM, runs fn,
+	// and writes the key file back (atomically) when fn succeeds.
+	withKeys := func(fn func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error) (config.Config, error) {
 		cfg, err := config.Load(confFile)
 		if err != nil {
-			return cfg, nil, withCode(exitUsage, err)
+			return cfg, withCode(exitUsage, err)
 		}
 		b, err := os.ReadFile(cfg.KeyFile)
 		if err != nil {
-			return cfg, nil, fmt.Errorf("read the key file: %w", err)
+			return cfg, fmt.Errorf("read the key file: %w", err)
 		}
 		kf, err := hsm.ParseKeyFile(b)
-		return cfg, kf, err
+		if err != nil {
+			return cfg, err
+		}
+		k, err := hw.Open(cfg)
+		if err != nil {
+			return cfg, fmt.Errorf("open the HSM and TPM (is jukitermd stopped?): %w%s", err, hw.WhatToDo(err))
+		}
+		defer k.Close()
+		if err := fn(cfg, kf, k); err != nil {
+			return cfg, err
+		}
+		return cfg, hw.WriteKeyFile(cfg.KeyFile, kf)
 	}
 	recover := &cobra.Command{
 		Use:   "recover --config FILE",
 		Short: "Open the storage key with the recovery secret and seal it to this TPM and HSM",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, kf, err := load()
-			if err != nil {
-				return err
-			}
 			secret, err := readSecret("Recovery secret: ")
 			if err != nil {
 				return err
 			}
-			k, err := hw.Open(cfg)
-			if err != nil {
-				return fmt.Errorf("open the HSM and TPM (is jukitermd stopped?): %w%s", err, advice(err))
-			}
-			defer k.Close()
-			if _, err := k.Token.Signer(); errors.Is(err, hsm.ErrKeyMissing) {
-				if err := k.Token.GenerateKeys(); err != nil { // a replacement HSM
+			cfg, err := withKeys(func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error {
+				if _, err := k.Token.Signer(); errors.Is(err, hsm.ErrKeyMissing) {
+					if err := k.Token.GenerateKeys(); err != nil { // a replacement HSM
+						return err
+					}
+				}
+				dek, err := hsm.Recover(k.Token, k.TPM, kf, secret, cfg.PCRs)
+				if err != nil {
 					return err
 				}
-			}
-			dek, err := hsm.Recover(k.Token, k.TPM, kf, secret, cfg.PCRs)
+				dek.Destroy()
+				return nil
+			})
 			if err != nil {
-				return err
-			}
-			dek.Destroy()
-			if err := hw.WriteKeyFile(cfg.KeyFile, kf); err != nil {
 				return err
 			}
 			fmt.Printf("Access restored: the storage key is sealed to this TPM (PCRs %v) and wrapped by this HSM.\nStart jukitermd again.\n", cfg.PCRs)
@@ -79,24 +86,15 @@ func (a *app) keysCmd() *cobra.Command {
 		Short: "Seal the storage key again to the PCRs the configuration names",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, kf, err := load()
+			cfg, err := withKeys(func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error {
+				dek, err := hsm.OpenKey(k.Token, k.TPM, kf)
+				if err != nil {
+					return fmt.Errorf("the storage key does not open, so it cannot be re-sealed: %w (use `jukiterm keys recover` with the recovery secret)", err)
+				}
+				defer dek.Destroy()
+				return hsm.Reseal(k.Token, k.TPM, kf, dek, cfg.PCRs)
+			})
 			if err != nil {
-				return err
-			}
-			k, err := hw.Open(cfg)
-			if err != nil {
-				return fmt.Errorf("open the HSM and TPM (is jukitermd stopped?): %w%s", err, advice(err))
-			}
-			defer k.Close()
-			dek, err := hsm.OpenKey(k.Token, k.TPM, kf)
-			if err != nil {
-				return fmt.Errorf("the storage key does not open, so it cannot be re-sealed: %w (use `jukiterm keys recover` with the recovery secret)", err)
-			}
-			defer dek.Destroy()
-			if err := hsm.Reseal(k.Token, k.TPM, kf, dek, cfg.PCRs); err != nil {
-				return err
-			}
-			if err := hw.WriteKeyFile(cfg.KeyFile, kf); err != nil {
 				return err
 			}
 			fmt.Printf("The storage key is sealed to PCRs %v in their current state.\n", cfg.PCRs)

@@ -52,13 +52,13 @@ func run(args []string) int {
 	systemd.Status("opening the HSM and the TPM")
 	keys, err := hw.Open(cfg)
 	if err != nil {
-		return fail(1, "cannot open the keys: %v%s", err, advice(err))
+		return fail(1, "cannot open the keys: %v%s", err, hw.WhatToDo(err))
 	}
 	defer keys.Close()
 	systemd.Status("unsealing the storage key")
 	dek, err := hw.LoadKey(cfg, keys)
 	if err != nil {
-		return fail(1, "cannot open the storage key, so no personal data is served: %v%s", err, advice(err))
+		return fail(1, "cannot open the storage key, so no personal data is served: %v%s", err, hw.WhatToDo(err))
 	}
 	defer dek.Destroy()
 	storeKeys, err := store.NewKeys(dek.Derive)
@@ -152,11 +152,4 @@ func reload(path string, cur config.Config, level *slog.LevelVar, log *slog.Logg
 	log.Info("configuration reloaded", "log_level", next.LogLevel)
 	cur.LogLevel = next.LogLevel
 	return cur
-}
-
-func advice(err error) string {
-	if a := hw.Advice(err); a != "" {
-		return ". What to do: " + a
-	}
-	return ""
 }

@@ -144,9 +144,16 @@ func LoadKey(cfg config.Config, k *Keys) (*hsm.DEK, error) {
 	return hsm.OpenKey(k.Token, k.TPM, kf)
 }
 
-// Advice says in a sentence what to do about a failure to open the keys ("" when it
-// has nothing to add to the error).
-func Advice(err error) string {
+// WhatToDo returns ". What to do: …" for a failure to open the keys, to follow the
+// error in a message, or "" when it has nothing to add.
+func WhatToDo(err error) string {
+	if a := advice(err); a != "" {
+		return ". What to do: " + a
+	}
+	return ""
+}
+
+func advice(err error) string {
 	switch {
 	case errors.Is(err, hsm.ErrPCRChanged):
 		return "the machine's boot state has changed since the storage key was sealed: if the change was planned, an administrator restores access with `jukiterm keys recover` and the recovery secret; if not, report it as a possible tampering"
