@@ -126,20 +126,26 @@ func TestSocketActivation(t *testing.T) {
 	// LISTEN_PID must be the daemon's own pid: the shell execs it with its pid.
 	cmd := exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --config "$1"`, bin, conf)
 	cmd.ExtraFiles = []*os.File{f}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	f.Close() // only the daemon holds the socket now: if it dies, connections are refused
 	defer cmd.Process.Kill()
 	c := client.New(path)
 	var herr error
 	for i := 0; i < 300; i++ {
-		if herr = c.Health(context.Background()); herr == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		herr = c.Health(ctx)
+		cancel()
+		if herr == nil {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if herr != nil {
-		t.Fatalf("no API on the activated socket: %v", herr)
+		t.Fatalf("no API on the activated socket: %v\n%s", herr, out.String())
 	}
 	if _, err := os.Stat(cfg.Socket); err == nil {
 		t.Fatal("the daemon made its own socket although one was passed")

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"syscall"
+	"time"
 
 	"jukiterm/daemon/api"
 	"jukiterm/store"
@@ -79,7 +80,16 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader) (*
 	return resp, nil
 }
 
+// callTimeout bounds a call that is not an ingest, so that a daemon that accepts but
+// never answers cannot hang the operator's terminal.
+const callTimeout = 2 * time.Minute
+
 func (c *Client) getJSON(ctx context.Context, method, path string, in, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)

@@ -53,10 +53,10 @@ func Start(dir string) (*TPM, error) {
 		if _, err := os.Stat(sock); err == nil {
 			break
 		}
-		if i > 500 {
+		if i > 1500 {
 			cmd.Process.Kill()
 			cmd.Wait()
-			return nil, errors.New("swtpm made no socket in 5 s")
+			return nil, errors.New("swtpm made no socket in 15 s (see swtpm.log in its state directory)")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
