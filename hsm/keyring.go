@@ -18,32 +18,121 @@ import (
 var dekAAD = []byte("jukiterm storage key v1")
 
 // KeyFile is what the state directory keeps of the storage key: the key wrapped by the
-// HSM and sealed by the TPM, and the same key encrypted to the recovery secret (which
-// is shown once at init and kept nowhere on the machine). Neither opens without its
-// other half.
+// HSM and sealed by the TPM, and the same key encrypted to the terminal's recovery key.
+// The recovery key's private half is itself encrypted to the recovery secret, which is
+// shown once at init and kept nowhere on the machine; its public half lets a new
+// storage key (rotation, restore) be encrypted to the same secret without knowing it.
+// During a rotation Next holds the new storage key beside the current one.
 type KeyFile struct {
+	Sealed            *Sealed `json:"sealed"`
+	Recovery          []byte  `json:"recovery"`
+	Next              *Stored `json:"next,omitempty"`
+	RecoveryRecipient string  `json:"recovery_recipient"`
+	RecoveryIdentity  []byte  `json:"recovery_identity"`
+}
+
+// Stored is one storage key as the key file keeps it.
+type Stored struct {
 	Sealed   *Sealed `json:"sealed"`
 	Recovery []byte  `json:"recovery"`
 }
 
 // CreateKey makes a new storage key, seals it (HSM wrap, then TPM seal to pcrs) and
-// encrypts it to a new recovery secret. It returns the key file, the key, and the
+// encrypts it to a new recovery key. It returns the key file, the key, and the
 // recovery secret to show the administrator once.
 func CreateKey(tok *Token, tpm transport.TPM, pcrs []uint) (*KeyFile, *DEK, string, error) {
 	dek, err := NewDEK()
 	if err != nil {
 		return nil, nil, "", err
 	}
-	kf := &KeyFile{}
-	if kf.Sealed, err = sealDEK(tok, tpm, dek, pcrs); err != nil {
+	kf, secret, err := newKeyFile()
+	if err != nil {
 		return nil, nil, "", err
 	}
-	secret := newRecoverySecret()
-	if kf.Recovery, err = encryptToRecovery(dek, secret); err != nil {
+	if err := kf.adopt(tok, tpm, dek, pcrs); err != nil {
 		return nil, nil, "", err
 	}
 	return kf, dek, secret, nil
 }
+
+// newKeyFile makes a key file with a new recovery key and no storage key yet.
+func newKeyFile() (*KeyFile, string, error) {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, "", err
+	}
+	secret := newRecoverySecret()
+	rcpt, err := age.NewScryptRecipient(normalizeSecret(secret))
+	if err != nil {
+		return nil, "", err
+	}
+	rcpt.SetWorkFactor(15) // the secret is 160 random bits: the work factor only slows guessing further
+	kf := &KeyFile{RecoveryRecipient: id.Recipient().String()}
+	if kf.RecoveryIdentity, err = encrypt([]byte(id.String()), rcpt); err != nil {
+		return nil, "", err
+	}
+	return kf, secret, nil
+}
+
+// adopt makes dek the file's storage key: sealed to this HSM and TPM, and encrypted
+// to the recovery key.
+func (kf *KeyFile) adopt(tok *Token, tpm transport.TPM, dek *DEK, pcrs []uint) error {
+	s, err := kf.store(tok, tpm, dek, pcrs)
+	if err != nil {
+		return err
+	}
+	kf.Sealed, kf.Recovery, kf.Next = s.Sealed, s.Recovery, nil
+	return nil
+}
+
+func (kf *KeyFile) store(tok *Token, tpm transport.TPM, dek *DEK, pcrs []uint) (*Stored, error) {
+	rcpt, err := age.ParseX25519Recipient(kf.RecoveryRecipient)
+	if err != nil {
+		return nil, fmt.Errorf("the key file's recovery recipient: %w", err)
+	}
+	s := &Stored{}
+	if s.Sealed, err = sealDEK(tok, tpm, dek, pcrs); err != nil {
+		return nil, err
+	}
+	if s.Recovery, err = encrypt(dek.key, rcpt); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// BeginRotation draws a new storage key and keeps it in Next beside the current one
+// (write the key file before re-encrypting anything). It returns the new key.
+func (kf *KeyFile) BeginRotation(tok *Token, tpm transport.TPM, pcrs []uint) (*DEK, error) {
+	if kf.Next != nil {
+		return nil, errors.New("a key rotation is already under way")
+	}
+	dek, err := NewDEK()
+	if err != nil {
+		return nil, err
+	}
+	if kf.Next, err = kf.store(tok, tpm, dek, pcrs); err != nil {
+		return nil, err
+	}
+	return dek, nil
+}
+
+// OpenNext opens the new storage key of a rotation under way (nil when none is).
+func OpenNext(tok *Token, tpm transport.TPM, kf *KeyFile) (*DEK, error) {
+	if kf.Next == nil {
+		return nil, nil
+	}
+	return OpenKey(tok, tpm, &KeyFile{Sealed: kf.Next.Sealed})
+}
+
+// FinishRotation makes the new key the only one: the old one is gone from the file.
+func (kf *KeyFile) FinishRotation() {
+	if kf.Next != nil {
+		kf.Sealed, kf.Recovery, kf.Next = kf.Next.Sealed, kf.Next.Recovery, nil
+	}
+}
+
+// AbandonRotation drops the new key (a rotation that re-encrypted nothing yet).
+func (kf *KeyFile) AbandonRotation() { kf.Next = nil }
 
 func sealDEK(tok *Token, tpm transport.TPM, dek *DEK, pcrs []uint) (*Sealed, error) {
 	wrapped, err := tok.Wrap(dek.key, dekAAD)
@@ -83,48 +172,69 @@ func Reseal(tok *Token, tpm transport.TPM, kf *KeyFile, dek *DEK, pcrs []uint) e
 // Recover opens the storage key with the recovery secret and seals it to a new TPM and
 // HSM (which must hold the terminal's keys already).
 func Recover(tok *Token, tpm transport.TPM, kf *KeyFile, secret string, pcrs []uint) (*DEK, error) {
-	id, err := age.NewScryptIdentity(normalizeSecret(secret))
-	if err != nil {
-		return nil, err
-	}
-	r, err := age.Decrypt(bytes.NewReader(kf.Recovery), id)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRecovery, err)
-	}
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRecovery, err)
-	}
-	defer clear(raw)
-	dek, err := dekFrom(raw)
+	dek, err := kf.RecoveryKey(secret, kf.Recovery)
 	if err != nil {
 		return nil, err
 	}
 	if err := Reseal(tok, tpm, kf, dek, pcrs); err != nil {
+		dek.Destroy()
 		return nil, err
 	}
 	return dek, nil
 }
 
+// RecoveryKey opens a storage key encrypted to this key file's recovery key (the
+// file's own Recovery, or a backup's copy) with the recovery secret.
+func (kf *KeyFile) RecoveryKey(secret string, copy []byte) (*DEK, error) {
+	pw, err := age.NewScryptIdentity(normalizeSecret(secret))
+	if err != nil {
+		return nil, err
+	}
+	idText, err := decrypt(kf.RecoveryIdentity, pw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRecovery, err)
+	}
+	id, err := age.ParseX25519Identity(string(idText))
+	clear(idText)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRecovery, err)
+	}
+	raw, err := decrypt(copy, id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the storage key copy does not open with this recovery key: %v", ErrRecovery, err)
+	}
+	defer clear(raw)
+	return dekFrom(raw)
+}
+
+// Adopt seals an existing storage key (from a backup) to this HSM and TPM as the key
+// file's only key.
+func (kf *KeyFile) Adopt(tok *Token, tpm transport.TPM, dek *DEK, pcrs []uint) error {
+	return kf.adopt(tok, tpm, dek, pcrs)
+}
+
 // ErrRecovery says the recovery secret does not open the key file.
 var ErrRecovery = errors.New("the recovery secret does not open this key file (check it letter by letter)")
 
-func encryptToRecovery(dek *DEK, secret string) ([]byte, error) {
-	rcpt, err := age.NewScryptRecipient(normalizeSecret(secret))
-	if err != nil {
-		return nil, err
-	}
-	rcpt.SetWorkFactor(15) // the secret is 160 random bits: the work factor only slows guessing further
+func encrypt(plain []byte, r age.Recipient) ([]byte, error) {
 	var b bytes.Buffer
-	w, err := age.Encrypt(&b, rcpt)
+	w, err := age.Encrypt(&b, r)
 	if err != nil {
 		return nil, err
 	}
-	w.Write(dek.key)
+	w.Write(plain)
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+func decrypt(sealed []byte, id age.Identity) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(sealed), id)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
 }
 
 // newRecoverySecret returns 160 random bits in groups of four base32 letters, easy to
@@ -151,7 +261,8 @@ func (kf *KeyFile) Marshal() ([]byte, error) { return json.MarshalIndent(kf, "",
 // ParseKeyFile reads a key file written by Marshal.
 func ParseKeyFile(b []byte) (*KeyFile, error) {
 	var kf KeyFile
-	if err := json.Unmarshal(b, &kf); err != nil || kf.Sealed == nil || len(kf.Recovery) == 0 {
+	if err := json.Unmarshal(b, &kf); err != nil || kf.Sealed == nil || len(kf.Recovery) == 0 ||
+		kf.RecoveryRecipient == "" || len(kf.RecoveryIdentity) == 0 || (kf.Next != nil && kf.Next.Sealed == nil) {
 		return nil, fmt.Errorf("not a storage key file (%v)", err)
 	}
 	return &kf, nil

@@ -73,3 +73,56 @@ func TestDEKRefusesToLeak(t *testing.T) {
 		t.Fatal("Destroy left the key in memory")
 	}
 }
+
+// TestRotationKeepsRecovery: a rotated key file holds both keys until the rotation
+// finishes, and the same recovery secret opens the new key without being asked for.
+func TestRotationKeepsRecovery(t *testing.T) {
+	tok, _ := newToken(t)
+	tpm, err := simulator.OpenSimulator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Close()
+	kf, old, secret, err := CreateKey(tok, tpm, []uint{16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := OpenNext(tok, tpm, kf); n != nil || err != nil {
+		t.Fatalf("a new key file has a rotation under way: %v", err)
+	}
+	next, err := kf.BeginRotation(tok, tpm, []uint{16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kf.BeginRotation(tok, tpm, []uint{16}); err == nil {
+		t.Fatal("a second rotation began while one was under way")
+	}
+	b, _ := kf.Marshal()
+	kf2, err := ParseKeyFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := OpenKey(tok, tpm, kf2)
+	if err != nil || !bytes.Equal(cur.key, old.key) {
+		t.Fatalf("current key during rotation: %v", err)
+	}
+	n, err := OpenNext(tok, tpm, kf2)
+	if err != nil || !bytes.Equal(n.key, next.key) || bytes.Equal(n.key, old.key) {
+		t.Fatalf("next key during rotation: %v", err)
+	}
+	kf2.FinishRotation()
+	if kf2.Next != nil {
+		t.Fatal("the finished rotation left a next key")
+	}
+	got, err := OpenKey(tok, tpm, kf2)
+	if err != nil || !bytes.Equal(got.key, next.key) {
+		t.Fatalf("open after rotation: %v", err)
+	}
+	rec, err := kf2.RecoveryKey(secret, kf2.Recovery)
+	if err != nil || !bytes.Equal(rec.key, next.key) {
+		t.Fatalf("the recovery secret does not open the rotated key: %v", err)
+	}
+	if _, err := kf2.RecoveryKey(secret, []byte("not age")); !errors.Is(err, ErrRecovery) {
+		t.Fatalf("a garbled copy: %v", err)
+	}
+}
