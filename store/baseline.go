@@ -28,7 +28,7 @@ func BareRows(keys *Keys, recs []record.Record, canon [][]byte, ids []string) []
 		r := &recs[i]
 		r.ID = int64(i + 1)
 		rows[i] = BareRow{Person: keys.personArgs(r), Muni: r.Municipality, Seq: r.UpdateSeq,
-			Hash: keys.blind(ixNotification, string(canon[i])), ID: ids[i], At: r.Timestamp}
+			Hash: keys.sealDigest(r.Municipality, ids[i], canon[i]), ID: ids[i], At: r.Timestamp}
 	}
 	return rows
 }

@@ -26,16 +26,15 @@ type Keys struct {
 
 // Blind index kinds, each with its own key.
 const (
-	ixCode         = "index resident code"
-	ixNumber       = "index my number"
-	ixKana         = "index kana name"
-	ixKanaSurname  = "index kana surname"
-	ixName         = "index name"
-	ixNameSurname  = "index name surname"
-	ixBirth        = "index birth"
-	ixNotification = "notification content"
-	ixSource       = "ingest source"
-	ixKeyCheck     = "key check"
+	ixCode        = "index resident code"
+	ixNumber      = "index my number"
+	ixKana        = "index kana name"
+	ixKanaSurname = "index kana surname"
+	ixName        = "index name"
+	ixNameSurname = "index name surname"
+	ixBirth       = "index birth"
+	ixSource      = "ingest source"
+	ixKeyCheck    = "key check"
 )
 
 // NewKeys derives the store's keys; derive returns 32 bytes for a purpose (the storage
@@ -50,7 +49,7 @@ func NewKeys(derive func(purpose string) []byte) (*Keys, error) {
 		return nil, err
 	}
 	k := &Keys{aead: aead, index: map[string][]byte{}, pool: map[string]*sync.Pool{}}
-	for _, kind := range []string{ixCode, ixNumber, ixKana, ixKanaSurname, ixName, ixNameSurname, ixBirth, ixNotification, ixSource, ixKeyCheck} {
+	for _, kind := range []string{ixCode, ixNumber, ixKana, ixKanaSurname, ixName, ixNameSurname, ixBirth, ixSource, ixKeyCheck} {
 		key := derive(kind)
 		k.index[kind] = key
 		k.pool[kind] = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
@@ -69,7 +68,8 @@ var ErrOldFormat = errors.New("the identity file has the plaintext layout of an 
 
 // checkKey binds the file to its storage key: the first open of an empty file records
 // a check value; every later open must match it, so that no file is served (or
-// written) under a key it was not made with.
+// written) under a key it was not made with. During a key rotation the file also
+// records the new key's check value, and the key file must hold that key too.
 func (s *Store) checkKey() error {
 	var cols int
 	if err := s.w.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('persons') WHERE name = 'data'`).Scan(&cols); err != nil {
@@ -78,16 +78,33 @@ func (s *Store) checkKey() error {
 	if cols == 0 {
 		return ErrOldFormat
 	}
-	want := s.opt.Keys.blind(ixKeyCheck, "jukiterm identity file")
-	var have []byte
-	err := s.w.QueryRow(`SELECT value FROM meta WHERE name = 'key_check'`).Scan(&have)
-	switch {
-	case err == nil && hmac.Equal(have, want):
-		return nil
-	case err == nil:
-		return ErrWrongKey
-	case !errors.Is(err, sql.ErrNoRows):
+	cur, next := s.opt.Keys, s.opt.NextKeys
+	have, err := s.metaValue("key_check")
+	if err != nil {
 		return err
+	}
+	to, err := s.metaValue("rotation_to")
+	if err != nil {
+		return err
+	}
+	switch {
+	case have != nil && hmac.Equal(have, cur.check()):
+		if to == nil {
+			s.kr.Store(&keyring{cur: cur})
+			return nil
+		}
+		if next == nil || !hmac.Equal(to, next.check()) {
+			return ErrRotationKey
+		}
+		s.kr.Store(&keyring{cur: next, old: cur})
+		s.rotating = true
+		return nil
+	case have != nil && next != nil && hmac.Equal(have, next.check()):
+		s.kr.Store(&keyring{cur: next})
+		s.rotated = true
+		return nil
+	case have != nil:
+		return ErrWrongKey
 	}
 	var rows int
 	if err := s.w.QueryRow(`SELECT (SELECT COUNT(*) FROM persons) + (SELECT COUNT(*) FROM rejections)`).Scan(&rows); err != nil {
@@ -96,9 +113,29 @@ func (s *Store) checkKey() error {
 	if rows > 0 {
 		return ErrWrongKey
 	}
-	_, err = s.w.Exec(`INSERT INTO meta (name, value) VALUES ('key_check', ?)`, want)
-	return err
+	if _, err := s.w.Exec(`INSERT INTO meta (name, value) VALUES ('key_check', ?)`, cur.check()); err != nil {
+		return err
+	}
+	s.kr.Store(&keyring{cur: cur})
+	return nil
 }
+
+// check is the value that names these keys in the file's meta table.
+func (k *Keys) check() []byte { return k.blind(ixKeyCheck, "jukiterm identity file") }
+
+// metaValue reads a meta row; nil when absent.
+func (s *Store) metaValue(name string) ([]byte, error) {
+	var v []byte
+	err := s.w.QueryRow(`SELECT value FROM meta WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// ErrRotationKey says a key rotation is under way in the file but the key file does
+// not hold its new key.
+var ErrRotationKey = errors.New("a key rotation is under way in the identity file, but the key file does not hold its new key")
 
 // ErrUndecryptable says a row does not open with these keys (another storage key, or
 // a changed row).
@@ -158,15 +195,6 @@ func (k *Keys) sealRejection(muni, id string, line int, at, message string, text
 		panic(err)
 	}
 	return k.seal(b, rejectionAAD(muni, id, line, at))
-}
-
-func (k *Keys) openRejection(muni, id string, line int, at string, data []byte) (rejected, error) {
-	var r rejected
-	p, err := k.open(data, rejectionAAD(muni, id, line, at))
-	if err != nil {
-		return r, err
-	}
-	return r, json.Unmarshal(p, &r)
 }
 
 // EphemeralKeys returns keys from a random storage key that nobody keeps: for

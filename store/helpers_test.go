@@ -114,7 +114,7 @@ func dump(t testing.TB, s *Store) string {
 		if err := rows.Scan(&idx[0], &idx[1], &idx[2], &idx[3], &idx[4], &idx[5], &idx[6], &muni, &removed, &id, &seq, &data); err != nil {
 			t.Fatal(err)
 		}
-		r, err := s.opt.Keys.openRecord("persons", id, seq, data)
+		r, err := s.keys().openRecord("persons", id, seq, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func dump(t testing.TB, s *Store) string {
 		if err := rows.Scan(&hid, &id, &seq, &data); err != nil {
 			t.Fatal(err)
 		}
-		r, err := s.opt.Keys.openRecord("history", id, seq, data)
+		r, err := s.keys().openRecord("history", id, seq, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +143,6 @@ func dump(t testing.TB, s *Store) string {
 	rows.Close()
 	for _, q := range []string{
 		`SELECT hex(code_idx), person_id FROM former_codes ORDER BY code_idx`,
-		`SELECT municipality, id, hex(hash), update_seq, person_id FROM notifications ORDER BY municipality, id`,
 	} {
 		b.WriteString("--\n")
 		rows, err := s.w.Query(q)
@@ -164,6 +163,25 @@ func dump(t testing.TB, s *Store) string {
 		}
 		rows.Close()
 	}
+	b.WriteString("--\n")
+	rows, err = s.w.Query(`SELECT municipality, id, hash, update_seq, person_id FROM notifications ORDER BY municipality, id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var muni, id string
+		var sealed []byte
+		var seq, person int64
+		if err := rows.Scan(&muni, &id, &sealed, &seq, &person); err != nil {
+			t.Fatal(err)
+		}
+		digest, err := s.keys().open(sealed, notificationAAD(muni, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s %x %d %d\n", muni, id, digest, seq, person)
+	}
+	rows.Close()
 	return b.String()
 }
 

@@ -63,6 +63,10 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 		o.OperatorID = "system"
 	}
 	res := IngestResult{Rejections: []Rejection{}}
+	if err := s.beginIngest(); err != nil {
+		return res, err
+	}
+	defer s.endIngest()
 	run, err := s.startRun(o.Source, &res)
 	if err != nil {
 		return res, err
@@ -141,7 +145,7 @@ func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64,
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	a := &applier{s: s, tx: tx, operator: operator, run: run, now: time.Now().UTC().Format(time.RFC3339Nano)}
+	a := &applier{s: s, kr: s.keys(), tx: tx, operator: operator, run: run, now: time.Now().UTC().Format(time.RFC3339Nano)}
 	var part IngestResult
 	for _, l := range batch {
 		if err := a.one(l, &part); err != nil {
@@ -169,6 +173,7 @@ func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64,
 // applier applies notifications inside one transaction.
 type applier struct {
 	s        *Store
+	kr       *keyring // the current keys only: no ingest runs during a key rotation
 	tx       *sql.Tx
 	operator string
 	run      int64 // the ingests row, 0 if untracked
@@ -185,15 +190,20 @@ func (a *applier) one(l line, res *IngestResult) error {
 	if v != nil {
 		return a.reject(l, n, v, res)
 	}
-	hash := a.s.opt.Keys.blind(ixNotification, string(n.Canonical()))
+	canonical := n.Canonical()
 	pf, err := a.prefetch(n)
-	switch {
-	case err != nil:
+	if err != nil {
 		return err
-	case pf.hash != nil && bytes.Equal(pf.hash, hash):
-		res.Duplicates++
-		return nil
-	case pf.hash != nil:
+	}
+	if pf.hash != nil {
+		same, err := a.kr.sameContent(pf.hash, n.Municipality, n.ID, canonical)
+		if err != nil {
+			return err
+		}
+		if same {
+			res.Duplicates++
+			return nil
+		}
 		return a.reject(l, n, &record.Violation{Rule: record.RuleIDReused,
 			Message: fmt.Sprintf("notification id %s from %s was applied before with different content", n.ID, n.Municipality)}, res)
 	}
@@ -207,7 +217,7 @@ func (a *applier) one(l line, res *IngestResult) error {
 	if v != nil {
 		return a.reject(l, n, v, res)
 	}
-	if err := a.write(n, old, found, hash); err != nil {
+	if err := a.write(n, old, found, a.kr.cur.sealDigest(n.Municipality, n.ID, canonical)); err != nil {
 		return err
 	}
 	res.Applied++
@@ -225,7 +235,7 @@ func (a *applier) reject(l line, n *record.Notification, v *record.Violation, re
 	if a.run != 0 {
 		run = a.run
 	}
-	data := a.s.opt.Keys.sealRejection(muni, id, l.no, a.now, v.Message, l.text)
+	data := a.kr.cur.sealRejection(muni, id, l.no, a.now, v.Message, l.text)
 	_, err := a.exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, data, ingest_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.now, muni, id, l.no, v.Rule, data, run)
 	if err != nil {

@@ -32,7 +32,7 @@ func (a *applier) prefetch(n *record.Notification) (*prefetched, error) {
 	if n.MyNumber != nil {
 		p.number = *n.MyNumber
 	}
-	k := a.s.opt.Keys
+	k := a.kr.cur
 	code := k.blind(ixCode, p.code)
 	err := a.queryRow(prefetchQuery, n.Municipality, n.ID, k.blind(ixNumber, p.number), code, code).Scan(
 		&p.hash, &p.ownerCode, &p.formerCode, &p.codeExists)
@@ -53,8 +53,8 @@ func (l txLookup) ByCode(code string) (record.Record, bool, error) {
 	if code == l.pf.code && !l.pf.codeExists {
 		return record.Record{}, false, nil
 	}
-	r, err := l.a.s.opt.Keys.scanPerson("persons", l.a.queryRow(`SELECT person_id, update_seq, data FROM persons WHERE code_idx = ?`,
-		l.a.s.opt.Keys.blind(ixCode, code)))
+	r, err := l.a.kr.scanPerson("persons", l.a.queryRow(`SELECT person_id, update_seq, data FROM persons WHERE code_idx = ?`,
+		l.a.kr.cur.blind(ixCode, code)))
 	if err == sql.ErrNoRows {
 		return record.Record{}, false, nil
 	}
@@ -69,7 +69,7 @@ func (l txLookup) FormerCode(code string) (bool, error) {
 		return l.pf.formerCode, nil
 	}
 	var id int64
-	err := l.a.queryRow(`SELECT person_id FROM former_codes WHERE code_idx = ?`, l.a.s.opt.Keys.blind(ixCode, code)).Scan(&id)
+	err := l.a.queryRow(`SELECT person_id FROM former_codes WHERE code_idx = ?`, l.a.kr.cur.blind(ixCode, code)).Scan(&id)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
@@ -77,7 +77,7 @@ func (l txLookup) FormerCode(code string) (bool, error) {
 }
 
 func (l txLookup) MyNumberOwner(num string) (string, bool, error) {
-	k := l.a.s.opt.Keys
+	k := l.a.kr.cur
 	if num == l.pf.number {
 		switch {
 		case l.pf.ownerCode == nil:
@@ -86,7 +86,7 @@ func (l txLookup) MyNumberOwner(num string) (string, bool, error) {
 			return l.pf.code, true, nil
 		}
 	}
-	r, err := k.scanPerson("persons", l.a.queryRow(`SELECT person_id, update_seq, data FROM persons WHERE number_idx = ? LIMIT 1`,
+	r, err := l.a.kr.scanPerson("persons", l.a.queryRow(`SELECT person_id, update_seq, data FROM persons WHERE number_idx = ? LIMIT 1`,
 		k.blind(ixNumber, num)))
 	if err == sql.ErrNoRows {
 		return "", false, nil

@@ -103,35 +103,39 @@ func (q *Query) normalize4(p *record.Prefecture) error {
 
 // where builds the SQL condition of a normalised query on blind indexes and clear
 // columns; match then checks the decrypted records exactly.
-func (q *Query) where(k *Keys) (string, []any) {
+func (q *Query) where(kr *keyring) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, a ...any) {
 		conds = append(conds, cond)
 		args = append(args, a...)
 	}
+	blind := func(col, kind, value string) {
+		add(kr.eq(col), kr.blinds(kind, value)...)
+	}
 	switch {
 	case q.Code != "":
-		add("code_idx = ?", k.blind(ixCode, q.Code))
+		blind("code_idx", ixCode, q.Code)
 	case q.Number != "":
-		add("number_idx = ?", k.blind(ixNumber, q.Number))
+		blind("number_idx", ixNumber, q.Number)
 	}
 	if q.Kana != "" {
 		if surname, given := kana.Split(q.Kana); given == "" {
-			add("kana_surname_idx = ?", k.blind(ixKanaSurname, kana.StorageSeion(surname)))
+			blind("kana_surname_idx", ixKanaSurname, kana.StorageSeion(surname))
 		} else {
-			add("kana_idx = ?", k.blind(ixKana, kana.StorageSeion(q.Kana)))
+			blind("kana_idx", ixKana, kana.StorageSeion(q.Kana))
 		}
 	}
 	if q.Name != "" {
 		if _, given := kana.Split(q.Name); given == "" {
-			add("(name_surname_idx = ? OR name_idx = ?)", k.blind(ixNameSurname, q.Name), k.blind(ixName, q.Name))
+			add("("+kr.eq("name_surname_idx")+" OR "+kr.eq("name_idx")+")",
+				append(kr.blinds(ixNameSurname, q.Name), kr.blinds(ixName, q.Name)...)...)
 		} else {
-			add("name_idx = ?", k.blind(ixName, q.Name))
+			blind("name_idx", ixName, q.Name)
 		}
 	}
 	if q.Birth != "" {
-		add("birth_idx = ?", k.blind(ixBirth, q.Birth))
+		blind("birth_idx", ixBirth, q.Birth)
 	}
 	if q.Municipality != "" {
 		add("municipality = ?", q.Municipality)

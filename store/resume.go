@@ -34,7 +34,7 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 		return ingestRun{}, ErrBusy
 	}
 	var run ingestRun
-	src := s.opt.Keys.blind(ixSource, source)
+	src := s.keys().cur.blind(ixSource, source)
 	err := s.w.QueryRow(`SELECT ingest_id, lines_done, applied, duplicates, rejected FROM ingests
 		WHERE source = ? AND finished_at IS NULL ORDER BY ingest_id DESC LIMIT 1`, src).Scan(
 		&run.id, &run.skip, &res.Applied, &res.Duplicates, &res.Rejected)
@@ -64,7 +64,7 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 		if err := rows.Scan(&r.Line, &muni, &r.ID, &r.Rule, &at, &data); err != nil {
 			return run, err
 		}
-		rj, err := s.opt.Keys.openRejection(muni, r.ID, r.Line, at, data)
+		rj, err := s.keys().openRejection(muni, r.ID, r.Line, at, data)
 		if err != nil {
 			return run, fmt.Errorf("read earlier rejection of line %d: %w", r.Line, err)
 		}
@@ -105,7 +105,7 @@ func (s *Store) finishRun(run ingestRun) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.w.Exec(`UPDATE ingests SET finished_at = ? WHERE ingest_id = ?`, time.Now().UTC().Format(time.RFC3339Nano), run.id)
+	_, err := s.w.Exec(`UPDATE ingests SET finished_at = ?, source = X'' WHERE ingest_id = ?`, time.Now().UTC().Format(time.RFC3339Nano), run.id)
 	return err
 }
 

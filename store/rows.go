@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"jukiterm/store/kana"
 	"jukiterm/store/record"
@@ -69,28 +68,4 @@ func (k *Keys) sealRecord(table string, r *record.Record) []byte {
 	return k.seal(b, rowAAD(table, r.ID, r.UpdateSeq))
 }
 
-// openRecord decrypts a row's data; the row's person id and 更新順番号 must match the
-// ones sealed in, or it does not open.
-func (k *Keys) openRecord(table string, id, seq int64, data []byte) (record.Record, error) {
-	p, err := k.open(data, rowAAD(table, id, seq))
-	if err != nil {
-		return record.Record{}, fmt.Errorf("%s row of person %d: %w", table, id, err)
-	}
-	var s stored
-	if err := json.Unmarshal(p, &s); err != nil {
-		return record.Record{}, fmt.Errorf("%s row of person %d: %w", table, id, err)
-	}
-	return s.record(id), nil
-}
-
 type scanner interface{ Scan(dest ...any) error }
-
-// scanPerson reads person_id, update_seq, data and decrypts.
-func (k *Keys) scanPerson(table string, s scanner) (record.Record, error) {
-	var id, seq int64
-	var data []byte
-	if err := s.Scan(&id, &seq, &data); err != nil {
-		return record.Record{}, err
-	}
-	return k.openRecord(table, id, seq, data)
-}

@@ -18,8 +18,9 @@ var ErrNotFound = errors.New("no such person in the file")
 // q must have been normalised. Candidates come from the blind indexes; each is
 // decrypted and checked against every item of the query.
 func (s *Store) Search(ctx context.Context, q Query) ([]record.Record, error) {
-	k := s.opt.Keys
-	cond, args := q.where(k)
+	kr, done := s.readKeys()
+	defer done()
+	cond, args := q.where(kr)
 	rows, err := s.r.QueryContext(ctx, `SELECT person_id, update_seq, data FROM persons WHERE `+cond, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -27,7 +28,7 @@ func (s *Store) Search(ctx context.Context, q Query) ([]record.Record, error) {
 	defer rows.Close()
 	out := []record.Record{}
 	for rows.Next() {
-		r, err := k.scanPerson("persons", rows)
+		r, err := kr.scanPerson("persons", rows)
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -59,11 +60,13 @@ type Person struct {
 // the history when withHistory is set. A code that was changed gives ErrNotFound with
 // the new code named.
 func (s *Store) Get(ctx context.Context, code string, withHistory bool) (Person, error) {
-	k := s.opt.Keys
-	r, err := k.scanPerson("persons", s.r.QueryRowContext(ctx, `SELECT person_id, update_seq, data FROM persons WHERE code_idx = ?`, k.blind(ixCode, code)))
+	kr, done := s.readKeys()
+	defer done()
+	r, err := kr.scanPerson("persons", s.r.QueryRowContext(ctx, `SELECT person_id, update_seq, data FROM persons WHERE `+kr.eq("code_idx"),
+		kr.blinds(ixCode, code)...))
 	if errors.Is(err, sql.ErrNoRows) {
-		now, err := k.scanPerson("persons", s.r.QueryRowContext(ctx, `SELECT p.person_id, p.update_seq, p.data
-			FROM former_codes f JOIN persons p USING (person_id) WHERE f.code_idx = ?`, k.blind(ixCode, code)))
+		now, err := kr.scanPerson("persons", s.r.QueryRowContext(ctx, `SELECT p.person_id, p.update_seq, p.data
+			FROM former_codes f JOIN persons p USING (person_id) WHERE `+kr.eq("f.code_idx"), kr.blinds(ixCode, code)...))
 		if err == nil {
 			return Person{}, fmt.Errorf("%w: 住民票コード %s was changed to %s", ErrNotFound, code, now.ResidentCode)
 		}
@@ -84,7 +87,7 @@ func (s *Store) Get(ctx context.Context, code string, withHistory bool) (Person,
 	}
 	defer rows.Close()
 	for rows.Next() {
-		h, err := k.scanPerson("history", rows)
+		h, err := kr.scanPerson("history", rows)
 		if err != nil {
 			return p, fmt.Errorf("show history: %w", err)
 		}

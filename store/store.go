@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	_ "github.com/mattn/go-sqlite3" // SQLite driver (cgo)
 
@@ -30,6 +31,9 @@ type Options struct {
 	Readers int
 	// Keys encrypt records and compute blind indexes (required by Open).
 	Keys *Keys
+	// NextKeys are the new keys of a key rotation under way or about to begin (the
+	// key file holds both keys until the rotation is finished); nil otherwise.
+	NextKeys *Keys
 }
 
 // Store is an open identity file. Its methods are safe for concurrent use: writes are
@@ -40,11 +44,18 @@ type Store struct {
 	w    *sql.DB // one connection, every write
 	r    *sql.DB // read-only connections
 
-	mu     sync.Mutex // serialises write transactions; guards seq, lastID and closed
-	seq    int64      // last 更新順番号 assigned
-	lastID int64      // last person_id assigned
-	closed bool
-	active map[string]bool // sources being ingested now
+	kr      atomic.Pointer[keyring] // the keys in force; replaced as a rotation begins and ends
+	readers sync.RWMutex            // held for reading by every search (see readKeys)
+
+	mu        sync.Mutex // serialises write transactions; guards the fields below
+	seq       int64      // last 更新順番号 assigned
+	lastID    int64      // last person_id assigned
+	closed    bool
+	active    map[string]bool // sources being ingested now
+	ingesting int             // ingests running now
+	rotating  bool            // a key rotation is under way (begun, not finished)
+	rotated   bool            // the file is entirely under NextKeys (found at open, or rotated)
+	rtx       *sql.Tx         // the running rotation batch's transaction
 }
 
 // Pragmas are the SQLite settings of every connection (DSN form). The benchmark's bare

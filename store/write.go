@@ -9,7 +9,7 @@ import (
 // write makes the change of an accepted notification: the previous version to history,
 // the new version as the person's current row, the notification as applied.
 func (a *applier) write(n *record.Notification, old record.Record, found bool, hash []byte) error {
-	k := a.s.opt.Keys
+	k := a.kr.cur
 	rec := record.Apply(old, n)
 	a.s.seq++
 	rec.UpdateSeq = a.s.seq
