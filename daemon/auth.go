@@ -17,6 +17,8 @@ const (
 	actSearch action = "search"
 	actShow   action = "show"
 	actStats  action = "stats"
+
+	actKeysRotate action = "keys-rotate"
 )
 
 // Peer is the process at the other end of the socket, from SO_PEERCRED.
@@ -56,6 +58,8 @@ var policy = map[action]bool{
 	actSearch: true,
 	actShow:   true,
 	actStats:  true,
+
+	actKeysRotate: true,
 }
 
 // authorize is the one point every request passes: it denies by default.

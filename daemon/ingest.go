@@ -49,7 +49,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		ev.Error = &api.Error{Kind: api.KindShutdown, Message: fmt.Sprintf(
 			"the ingest stopped early (jukitermd is shutting down or the client went away): %d applied, %d duplicates, %d rejected are durable; run the same ingest again to apply the rest (applied notifications then count as duplicates)",
 			res.Applied, res.Duplicates, res.Rejected)}
-	case errors.Is(err, store.ErrBusy):
+	case errors.Is(err, store.ErrBusy), errors.Is(err, store.ErrRotating):
 		ev.Error = &api.Error{Kind: api.KindBadRequest, Message: err.Error()}
 	case err != nil:
 		ev.Error = &api.Error{Kind: api.KindInternal, Message: "the ingest stopped: " + err.Error() +

@@ -18,9 +18,10 @@ import (
 
 // Server serves the local API for one open store.
 type Server struct {
-	store *store.Store
-	log   *slog.Logger
-	http  *http.Server
+	store   *store.Store
+	log     *slog.Logger
+	rotator KeyRotator
+	http    *http.Server
 
 	ctx    context.Context // ends when shutdown begins: long requests stop at a safe point
 	cancel context.CancelFunc

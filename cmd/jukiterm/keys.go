@@ -2,13 +2,17 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"jukiterm/daemon/api"
 
 	"jukiterm/cmd/internal/hw"
 	"jukiterm/daemon/config"
@@ -18,9 +22,12 @@ import (
 func (a *app) keysCmd() *cobra.Command {
 	var confFile string
 	c := &cobra.Command{
-		Use:   "keys (recover | reseal) --config FILE",
-		Short: "Restore or re-seal the storage key (with jukitermd stopped)",
-		Long: "Key custody on this terminal, run by an administrator while jukitermd is stopped.\n" +
+		Use:   "keys (rotate | recover | reseal)",
+		Short: "Rotate, restore or re-seal the storage key",
+		Long: "Key custody on this terminal, run by an administrator.\n" +
+			"  rotate   (jukitermd running) draw a new storage key and re-encrypt every record under\n" +
+			"           it, in batches, while searches go on; the recovery secret stays the same.\n" +
+			"The others run while jukitermd is stopped:\n" +
 			"  recover  after the TPM or the HSM was replaced, or the boot state changed: open the\n" +
 			"           storage key with the recovery secret (typed, never on the command line) and\n" +
 			"           seal it to this TPM, HSM and boot state.\n" +
@@ -104,8 +111,52 @@ func (a *app) keysCmd() *cobra.Command {
 	for _, sc := range []*cobra.Command{recover, reseal} {
 		sc.Flags().StringVar(&confFile, "config", "/etc/jukiterm/jukiterm.conf", "the daemon's configuration")
 	}
-	c.AddCommand(recover, reseal)
+	c.AddCommand(a.rotateCmd(), recover, reseal)
 	return c
+}
+
+func (a *app) rotateCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rotate",
+		Short: "Re-encrypt every record under a new storage key while jukitermd serves",
+		Long: "Ask jukitermd to draw a new storage key (sealed to this TPM and HSM, and encrypted to\n" +
+			"the same recovery key) and to re-encrypt every record under it, in batches. Searches\n" +
+			"keep working throughout; ingests wait until it has finished. If a rotation is under\n" +
+			"way already, this follows it. Stopping this command does not stop the rotation; if\n" +
+			"jukitermd stops, the rotation continues when it starts again.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var bar *progressbar.ProgressBar
+			if !a.json && term.IsTerminal(int(os.Stderr.Fd())) {
+				bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(os.Stderr),
+					progressbar.OptionSetDescription("re-encrypting"), progressbar.OptionShowCount(),
+					progressbar.OptionSetItsString("rows"), progressbar.OptionShowIts(),
+					progressbar.OptionClearOnFinish())
+			}
+			st, err := a.client().RotateKeys(c.Context(), func(r api.Rotation) {
+				if bar != nil && r.Total > 0 {
+					bar.ChangeMax64(r.Total)
+					bar.Set64(r.Done)
+				}
+			})
+			if bar != nil {
+				bar.Finish()
+			}
+			if a.json && st.StartedAt != "" {
+				enc := json.NewEncoder(os.Stdout)
+				enc.Encode(st)
+			}
+			if err != nil {
+				return err
+			}
+			if !a.json {
+				fmt.Printf("Storage key rotated: %d rows re-encrypted; the old key is gone from the key file.\n"+
+					"The recovery secret is unchanged.\n", st.Total)
+			}
+			return nil
+		},
+	}
+	return a.addJSON(c)
 }
 
 // readSecret reads a line from the terminal without echo, or from standard input.

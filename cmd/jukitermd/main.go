@@ -56,24 +56,41 @@ func run(args []string) int {
 	}
 	defer keys.Close()
 	systemd.Status("unsealing the storage key")
-	dek, err := hw.LoadKey(cfg, keys)
+	kf, dek, nextDEK, err := hw.LoadKey(cfg, keys)
 	if err != nil {
 		return fail(1, "cannot open the storage key, so no personal data is served: %v%s", err, hw.WhatToDo(err))
 	}
-	defer dek.Destroy()
 	storeKeys, err := store.NewKeys(dek.Derive)
+	dek.Destroy()
 	if err != nil {
 		return fail(1, "derive the record keys: %v", err)
 	}
+	var nextKeys *store.Keys
+	if nextDEK != nil {
+		nextKeys, err = store.NewKeys(nextDEK.Derive)
+		nextDEK.Destroy()
+		if err != nil {
+			return fail(1, "derive the record keys: %v", err)
+		}
+	}
 	systemd.Status("opening the identity file " + cfg.Database)
-	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB, Keys: storeKeys})
+	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: cfg.CacheMiB,
+		Keys: storeKeys, NextKeys: nextKeys})
 	if err != nil {
 		if errors.Is(err, store.ErrWrongKey) {
 			return fail(1, "cannot open the identity file: %v. What to do: put back the key file made with this identity file (from the backup), or restore access with `jukiterm keys recover` and that key file's recovery secret", err)
 		}
+		if errors.Is(err, store.ErrRotationKey) {
+			return fail(1, "cannot open the identity file: %v. What to do: put back the key file as it was when the rotation began (it holds both keys), from the backup of the state directory", err)
+		}
 		return fail(1, "cannot open the identity file: %v", err)
 	}
 	defer st.Close()
+	rot := newRotation(cfg, keys, kf, st, log)
+	defer rot.Close()
+	if err := rot.settle(nextKeys); err != nil {
+		log.Error("key rotation", "err", err)
+	}
 	if *demo > 0 {
 		if cfg.Hardware != "sim" {
 			return fail(2, "--demo loads synthetic residents and is for hardware = \"sim\" only")
@@ -96,6 +113,7 @@ func run(args []string) int {
 		where = cfg.Socket
 	}
 	srv := daemon.New(st, log)
+	srv.SetRotator(rot)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	wdCtx, stopWatchdog := context.WithCancel(context.Background())
@@ -128,6 +146,7 @@ func run(args []string) int {
 	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Error("shutdown", "err", err)
 	}
+	rot.Close()
 	if err := st.Close(); err != nil {
 		return fail(1, "closing the identity file: %v", err)
 	}

@@ -35,3 +35,15 @@ type Progress struct {
 	Lines int `json:"lines"`
 	Total int `json:"total"`
 }
+
+// Rotation says how a storage key rotation stands: the rotate call streams these
+// (NDJSON) until Running is false.
+type Rotation struct {
+	Running    bool   `json:"running"`
+	Done       int64  `json:"done"`
+	Total      int64  `json:"total"`
+	Finished   bool   `json:"finished"`
+	Error      string `json:"error,omitempty"`
+	StartedAt  string `json:"started_at,omitempty"`
+	FinishedAt string `json:"finished_at,omitempty"`
+}

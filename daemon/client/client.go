@@ -164,3 +164,31 @@ func (c *Client) Ingest(ctx context.Context, data []byte, progress func(api.Prog
 	}
 	return store.IngestResult{}, fmt.Errorf("jukitermd stopped answering before the ingest finished (%v): notifications it had committed are applied; run the same ingest again to apply the rest", sc.Err())
 }
+
+// RotateKeys starts a storage key rotation (or joins the one under way) and calls
+// progress with each report until it ends. The rotation goes on in jukitermd if the
+// client stops waiting.
+func (c *Client) RotateKeys(ctx context.Context, progress func(api.Rotation)) (api.Rotation, error) {
+	resp, err := c.do(ctx, http.MethodPost, "/v1/keys/rotate", nil)
+	if err != nil {
+		return api.Rotation{}, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var last api.Rotation
+	for sc.Scan() {
+		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
+			return last, fmt.Errorf("jukitermd's answer could not be read: %w", err)
+		}
+		if progress != nil {
+			progress(last)
+		}
+		if !last.Running {
+			if last.Error != "" {
+				return last, errors.New(last.Error)
+			}
+			return last, nil
+		}
+	}
+	return last, fmt.Errorf("jukitermd stopped answering during the key rotation (%v): the rotation goes on in jukitermd, or continues when it starts again; run `jukiterm keys rotate` again to follow it", sc.Err())
+}

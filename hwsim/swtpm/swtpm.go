@@ -6,6 +6,7 @@ package swtpm
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,14 +50,17 @@ func Start(dir string) (*TPM, error) {
 		return nil, fmt.Errorf("start swtpm: %w", err)
 	}
 	t := &TPM{Dir: dir, cmd: cmd}
+	// The socket file appears when swtpm binds it, a moment before it listens: wait
+	// until a connection is accepted.
 	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			break
 		}
 		if i > 1500 {
 			cmd.Process.Kill()
 			cmd.Wait()
-			return nil, errors.New("swtpm made no socket in 15 s (see swtpm.log in its state directory)")
+			return nil, errors.New("swtpm accepted no connection in 15 s (see swtpm.log in its state directory)")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -131,8 +131,8 @@ func WriteKeyFile(path string, kf *hsm.KeyFile) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// LoadKey reads the key file and opens the storage key with the HSM and the TPM.
-func LoadKey(cfg config.Config, k *Keys) (*hsm.DEK, error) {
+// ReadKeyFile reads and parses the key file.
+func ReadKeyFile(cfg config.Config) (*hsm.KeyFile, error) {
 	b, err := os.ReadFile(cfg.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoKeyFile, err)
@@ -141,7 +141,23 @@ func LoadKey(cfg config.Config, k *Keys) (*hsm.DEK, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.KeyFile, err)
 	}
-	return hsm.OpenKey(k.Token, k.TPM, kf)
+	return kf, nil
+}
+
+// LoadKey reads the key file and opens the storage key with the HSM and the TPM, and
+// the new key of a rotation under way (nil when none is).
+func LoadKey(cfg config.Config, k *Keys) (kf *hsm.KeyFile, cur, next *hsm.DEK, err error) {
+	if kf, err = ReadKeyFile(cfg); err != nil {
+		return nil, nil, nil, err
+	}
+	if cur, err = hsm.OpenKey(k.Token, k.TPM, kf); err != nil {
+		return nil, nil, nil, err
+	}
+	if next, err = hsm.OpenNext(k.Token, k.TPM, kf); err != nil {
+		cur.Destroy()
+		return nil, nil, nil, fmt.Errorf("the new key of the key rotation under way: %w", err)
+	}
+	return kf, cur, next, nil
 }
 
 // WhatToDo returns ". What to do: …" for a failure to open the keys, to follow the
