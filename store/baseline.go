@@ -80,3 +80,54 @@ func BareInsert(path string, rows []BareRow, batch int) (time.Duration, error) {
 	}
 	return time.Since(start), nil
 }
+
+// BareUpdate is the key rotation benchmark's baseline: bare SQLite rewriting rows of
+// an existing database (a copy of the rotated one) with the given new values — each
+// person's row and its notification's digest — batch rows a transaction, then VACUUM
+// as the rotation does. It returns the time the writes took.
+func BareUpdate(path string, rows []BareRow, batch int) (time.Duration, error) {
+	p := Pragmas(256)
+	p.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite3", dsn(path, p))
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`PRAGMA wal_autocheckpoint = 16384`); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := 0; i < len(rows); i += batch {
+		tx, err := db.Begin()
+		if err != nil {
+			return 0, err
+		}
+		person, err := tx.Prepare(`UPDATE persons SET (` + personCols + `) = (` + personPlaceholders + `) WHERE person_id = ?`)
+		if err != nil {
+			return 0, err
+		}
+		note, err := tx.Prepare(`UPDATE notifications SET hash = ? WHERE municipality = ? AND id = ?`)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range rows[i:min(i+batch, len(rows))] {
+			if _, err := person.Exec(append(r.Person, r.Person[0])...); err != nil {
+				return 0, fmt.Errorf("baseline update: %w", err)
+			}
+			if _, err := note.Exec(r.Hash, r.Muni, r.ID); err != nil {
+				return 0, fmt.Errorf("baseline update: %w", err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := db.Exec(`VACUUM`); err != nil {
+		return 0, err
+	}
+	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}

@@ -19,7 +19,7 @@ func (a *app) benchCmd() *cobra.Command {
 	var seed uint64
 	var keep string
 	c := &cobra.Command{
-		Use:   "bench (ingest | search) --persons N",
+		Use:   "bench (ingest | search | rotate) --persons N",
 		Short: "Measure whole pipelines on synthetic residents, in a temporary state dir of its own",
 	}
 	// inDir runs fn in the work directory: --dir (kept), else a temporary one (removed).
@@ -88,13 +88,37 @@ func (a *app) benchCmd() *cobra.Command {
 			return nil
 		},
 	}
-	for _, sc := range []*cobra.Command{ingest, search} {
+	rotate := &cobra.Command{
+		Use:   "rotate --persons N",
+		Short: "Load N persons, then rotate the storage key while searches run, against bare SQLite rewriting the same rows",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var f load.RotateFigures
+			err := inDir(func(dir string) (err error) {
+				f, err = load.BenchRotate(c.Context(), dir, persons, seed)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("bench rotate: %w", err)
+			}
+			if a.json {
+				return printJSON(f)
+			}
+			fmt.Printf("key rotation of %d persons (%d rows), %d rows a transaction (%s, %d CPUs)\n", f.Persons, f.Rows, f.Batch, runtime.GOARCH, runtime.NumCPU())
+			fmt.Printf("  jukiterm     %9.0f rows/s  (%.1f s)\n", f.PerS, f.Seconds)
+			fmt.Printf("  bare SQLite  %9.1f s\n", f.SQLiteSeconds)
+			fmt.Printf("  ratio        %9.2f\n", f.Ratio)
+			fmt.Printf("  searches meanwhile: %d, %d missed, p50 %.3f ms, p99 %.3f ms\n", f.Searches, f.SearchMissed, f.Search.P50, f.Search.P99)
+			return nil
+		},
+	}
+	for _, sc := range []*cobra.Command{ingest, search, rotate} {
 		sc.Flags().IntVar(&persons, "persons", 100000, "number of synthetic persons")
 		sc.Flags().Uint64Var(&seed, "seed", 1, "generator seed")
 		sc.Flags().StringVar(&keep, "dir", "", "work in this directory and keep it (default: a temporary one, removed after)")
 		a.addJSON(sc)
 	}
 	search.Flags().IntVar(&queries, "queries", 2000, "searches of each kind")
-	c.AddCommand(ingest, search)
+	c.AddCommand(ingest, search, rotate)
 	return c
 }

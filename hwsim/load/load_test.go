@@ -41,4 +41,8 @@ func TestBenchesRunSmall(t *testing.T) {
 	if err != nil || s.Queries != 100 || s.Code.P99 < s.Code.P50 || s.Kana4.P50 <= 0 {
 		t.Fatalf("search figures %+v %v", s, err)
 	}
+	r, err := BenchRotate(ctx, t.TempDir(), 3000, 1)
+	if err != nil || r.Rows != 6000 || r.PerS <= 0 || r.SQLiteSeconds <= 0 || r.Searches == 0 || r.SearchMissed != 0 {
+		t.Fatalf("rotate figures %+v %v", r, err)
+	}
 }
