@@ -16,6 +16,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/search", s.guard(actSearch, s.search))
 	mux.HandleFunc("GET /v1/persons/{code}", s.guard(actShow, s.show))
 	mux.HandleFunc("GET /v1/stats", s.guard(actStats, s.stats))
+	mux.HandleFunc("POST /v1/backup", s.guard(actBackup, s.backupNow))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Status: http.StatusNotFound, Kind: api.KindNotFound,
 			Message: "no such API call: " + r.Method + " " + r.URL.Path + " (client and daemon versions differ?)"})

@@ -17,6 +17,7 @@ const (
 	actSearch action = "search"
 	actShow   action = "show"
 	actStats  action = "stats"
+	actBackup action = "backup"
 )
 
 // Peer is the process at the other end of the socket, from SO_PEERCRED.
@@ -56,6 +57,7 @@ var policy = map[action]bool{
 	actSearch: true,
 	actShow:   true,
 	actStats:  true,
+	actBackup: true,
 }
 
 // authorize is the one point every request passes: it denies by default.

@@ -96,6 +96,7 @@ func run(args []string) int {
 		where = cfg.Socket
 	}
 	srv := daemon.New(st, log)
+	srv.SetBackups(backups(cfg, keys, log))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	wdCtx, stopWatchdog := context.WithCancel(context.Background())
