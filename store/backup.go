@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -200,4 +201,32 @@ func Inspect(ctx context.Context, path string) (BackupInfo, string, error) {
 		info.Bytes = fi.Size()
 	}
 	return info, integrity, nil
+}
+
+// InUse says whether another process (a running jukitermd) has the identity file at
+// path open: it tries to take the file for itself alone, without waiting. While
+// jukitermd runs, each of its connections holds a shared lock on the file (WAL mode).
+func InUse(path string) (bool, error) {
+	if _, err := os.Stat(path); err != nil {
+		return false, err
+	}
+	v := url.Values{}
+	v.Set("mode", "rw")
+	v.Set("_locking_mode", "EXCLUSIVE")
+	v.Set("_busy_timeout", "0")
+	db, err := sql.Open("sqlite3", dsn(path, v))
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec(`BEGIN EXCLUSIVE; SELECT COUNT(*) FROM sqlite_master; COMMIT`)
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w", path, err)
+	}
+	return false, db.Close()
 }

@@ -109,3 +109,21 @@ func TestInspectRefusesOtherFiles(t *testing.T) {
 		t.Fatal("inspected junk")
 	}
 }
+
+func TestInUse(t *testing.T) {
+	s := openTemp(t)
+	mustApply(t, s, person(1))
+	if busy, err := InUse(s.Path()); err != nil || !busy {
+		t.Fatalf("an open file: in use %v, %v", busy, err)
+	}
+	s.Close()
+	if busy, err := InUse(s.Path()); err != nil || busy {
+		t.Fatalf("a closed file: in use %v, %v", busy, err)
+	}
+	if files, _ := filepath.Glob(s.Path() + "-*"); len(files) != 0 {
+		t.Fatalf("files left beside it: %v", files)
+	}
+	if _, _, err := Inspect(context.Background(), s.Path()); err != nil {
+		t.Fatal(err)
+	}
+}

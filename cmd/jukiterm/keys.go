@@ -18,14 +18,15 @@ import (
 func (a *app) keysCmd() *cobra.Command {
 	var confFile string
 	c := &cobra.Command{
-		Use:   "keys (recover | reseal) --config FILE",
+		Use:   "keys (recover | reseal | public) --config FILE",
 		Short: "Restore or re-seal the storage key (with jukitermd stopped)",
 		Long: "Key custody on this terminal, run by an administrator while jukitermd is stopped.\n" +
 			"  recover  after the TPM or the HSM was replaced, or the boot state changed: open the\n" +
 			"           storage key with the recovery secret (typed, never on the command line) and\n" +
 			"           seal it to this TPM, HSM and boot state.\n" +
 			"  reseal   while the key still opens: seal it again to the PCRs the configuration names\n" +
-			"           now (after changing pcrs).",
+			"           now (after changing pcrs).\n" +
+			"  public   print the signing key's public half (PEM): may run while jukitermd runs.",
 	}
 	// withKeys reads the configuration and key file, opens the HSM and TPM, runs fn,
 	// and writes the key file back (atomically) when fn succeeds.
@@ -104,7 +105,7 @@ func (a *app) keysCmd() *cobra.Command {
 	for _, sc := range []*cobra.Command{recover, reseal} {
 		sc.Flags().StringVar(&confFile, "config", "/etc/jukiterm/jukiterm.conf", "the daemon's configuration")
 	}
-	c.AddCommand(recover, reseal)
+	c.AddCommand(recover, reseal, a.keysPublicCmd())
 	return c
 }
 
