@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"filippo.io/age"
@@ -192,12 +194,31 @@ func restoreKey(cfg config.Config, k *hw.Keys, m backup.Manifest, tmp string) (*
 		if err := k.Token.GenerateKeys(); err != nil { // a new HSM
 			return nil, fmt.Errorf("create the terminal's keys in the new HSM: %w. Nothing was changed", err)
 		}
-		writeSigningPub(cfg)
+		if err := writeNewSigningPub(cfg, k); err != nil {
+			return nil, err
+		}
 	}
 	if err := kf.Adopt(k.Token, k.TPM, dek, cfg.PCRs); err != nil {
 		return nil, fmt.Errorf("seal the backup's storage key to this TPM and HSM: %w%s. Nothing was changed", err, hw.WhatToDo(err))
 	}
 	return kf, nil
+}
+
+// writeNewSigningPub writes signing.pub for keys just made in a new HSM.
+func writeNewSigningPub(cfg config.Config, k *hw.Keys) error {
+	s, err := k.Token.Signer()
+	if err != nil {
+		return fmt.Errorf("the new HSM's signing key: %w. Nothing was changed", err)
+	}
+	pub, ok := s.Public().(*ecdsa.PublicKey)
+	if !ok {
+		return errors.New("the new HSM's signing key is not an ECDSA key. Nothing was changed")
+	}
+	if err := hw.WritePublicKey(hw.PublicKeyFile(cfg), pub); err != nil {
+		return fmt.Errorf("write %s: %w. Nothing was changed", hw.PublicKeyFile(cfg), err)
+	}
+	fmt.Fprintf(os.Stderr, "The HSM held no terminal keys: new ones were made; the new signing key's public half is in %s.\n", hw.PublicKeyFile(cfg))
+	return nil
 }
 
 // opens says whether dek opens the identity file at path (store.ErrWrongKey if not).
@@ -240,6 +261,10 @@ func putInPlace(cfg config.Config, tmp string, kf *hsm.KeyFile, exists bool) err
 		}
 		defer os.Remove(keyTmp)
 	}
+	sameOwner(tmp, cfg.Database)
+	if keyTmp != "" {
+		sameOwner(keyTmp, cfg.KeyFile)
+	}
 	// No process has the file open (checked), so a journal beside it is stale: it must
 	// not be applied to the restored file.
 	for _, s := range []string{"-wal", "-shm", "-journal"} {
@@ -261,6 +286,22 @@ func putInPlace(cfg config.Config, tmp string, kf *hsm.KeyFile, exists bool) err
 	}
 	syncDir(dir)
 	return nil
+}
+
+// sameOwner gives path the owner and group of ref (or, when ref does not exist, of
+// its directory), so that a restore run as root leaves files jukitermd's user can
+// open. Without the right to change owners it changes nothing: the files are then the
+// caller's, who is also the owner of what they replace.
+func sameOwner(path, ref string) {
+	fi, err := os.Stat(ref)
+	if err != nil {
+		if fi, err = os.Stat(filepath.Dir(ref)); err != nil {
+			return
+		}
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		os.Chown(path, int(st.Uid), int(st.Gid))
+	}
 }
 
 func removeDBFiles(path string) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,5 +58,21 @@ func TestBackupErrorsNameKeyAndLine(t *testing.T) {
 	}
 	if _, err := Parse("/etc/jukiterm.conf", []byte("hardware = \"sim\"\nsocket = \"/s\"\nbackup_recipients = [\""+good+"\"]\n")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The configuration the package installs is valid, and leaves backups off until
+// recipients are set.
+func TestPackagedConfig(t *testing.T) {
+	b, err := os.ReadFile("../../systemd/units/jukiterm.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("/etc/jukiterm/jukiterm.conf", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackupDir != "/var/lib/jukiterm/backups" || len(c.BackupRecipients) != 0 || c.BackupTime != "02:00" || c.BackupKeep != 14 {
+		t.Fatalf("%+v", c)
 	}
 }
