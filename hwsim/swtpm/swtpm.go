@@ -6,6 +6,7 @@ package swtpm
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,8 +50,11 @@ func Start(dir string) (*TPM, error) {
 		return nil, fmt.Errorf("start swtpm: %w", err)
 	}
 	t := &TPM{Dir: dir, cmd: cmd}
+	// The socket file appears when swtpm binds it, a moment before it listens: wait
+	// until a connection is accepted, not only for the file.
 	for i := 0; ; i++ {
-		if _, err := os.Stat(sock); err == nil {
+		if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+			c.Close()
 			break
 		}
 		if i > 1500 {
