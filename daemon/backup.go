@@ -25,11 +25,11 @@ type Backups struct {
 	After func(time.Duration) <-chan time.Time
 }
 
-// rotating says whether a storage key rotation is under way; no backup is made then,
-// as it could hold rows under two keys. backup.Create also refuses while the key file
-// holds a rotation's new key. This is the one place the daemon asks the store; it is
-// to call (*store.Store).Rotating once the store can say.
-var rotating = func(*store.Store) bool { return false }
+// backupBlockedByRotation says whether a storage key rotation is under way: no backup
+// is made then, as it could hold rows under two keys. backup.Create also refuses while
+// the key file holds a rotation's new key. This is the one place the daemon asks the
+// store; it is to return st.Rotating() once the store has (*store.Store).Rotating.
+var backupBlockedByRotation = func(*store.Store) bool { return false }
 
 // SetBackups gives the server its backup configuration and starts the daily schedule,
 // which ends when the server shuts down. Without recipients or a signing key the
@@ -89,7 +89,7 @@ func (s *Server) makeBackup(ctx context.Context, trigger string) (backup.Result,
 	case b.Signer == nil:
 		return backup.Result{}, &api.Error{Status: http.StatusServiceUnavailable, Kind: api.KindInternal,
 			Message: "no backup can be signed: jukitermd could not use the HSM's signing key at start (see its log); check the HSM and restart jukitermd"}
-	case rotating(s.store):
+	case backupBlockedByRotation(s.store):
 		s.log.Warn("backup not made", "trigger", trigger, "reason", backup.ErrRotating.Error())
 		return backup.Result{}, busy(backup.ErrRotating.Error())
 	}

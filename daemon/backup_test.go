@@ -43,7 +43,7 @@ func (s *syncBuffer) String() string {
 
 // backupConfig returns a backup configuration with a software signing key standing in
 // for the HSM's and a key file with a recovery part.
-func backupConfig(t *testing.T, f *fixture) (Backups, *ecdsa.PrivateKey) {
+func backupConfig(t *testing.T) (Backups, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	id, _ := age.GenerateX25519Identity()
@@ -66,7 +66,7 @@ func TestBackupAPI(t *testing.T) {
 	if _, err := f.cl.Backup(context.Background()); !errors.As(err, &ae) || ae.Kind != api.KindBadRequest || !strings.Contains(err.Error(), "backup_recipients") {
 		t.Fatalf("backup without configuration: %v", err)
 	}
-	b, key := backupConfig(t, f)
+	b, key := backupConfig(t)
 	f.srv.SetBackups(b)
 	res, err := f.cl.Backup(context.Background())
 	if err != nil {
@@ -85,9 +85,9 @@ func TestBackupAPI(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Kind != api.KindBusy || ae.Status != 409 {
 		t.Fatalf("a second backup at once: %v", err)
 	}
-	rotating = func(*store.Store) bool { return true }
+	backupBlockedByRotation = func(*store.Store) bool { return true }
 	_, err = f.cl.Backup(context.Background())
-	rotating = func(*store.Store) bool { return false }
+	backupBlockedByRotation = func(*store.Store) bool { return false }
 	if !errors.As(err, &ae) || ae.Kind != api.KindBusy || !strings.Contains(err.Error(), "rotation") {
 		t.Fatalf("a backup during a rotation: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestBackupSchedule(t *testing.T) {
 	}
 	var logs syncBuffer
 	f.srv.log = slog.New(slog.NewTextHandler(&logs, nil))
-	b, key := backupConfig(t, f)
+	b, key := backupConfig(t)
 	var mu sync.Mutex
 	now := time.Date(2026, 11, 26, 1, 59, 30, 0, time.Local)
 	b.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -151,7 +151,7 @@ func TestBackupScheduleOff(t *testing.T) {
 	f := start(t)
 	var logs syncBuffer
 	f.srv.log = slog.New(slog.NewTextHandler(&logs, nil))
-	b, _ := backupConfig(t, f)
+	b, _ := backupConfig(t)
 	b.Recipients = nil
 	b.After = func(time.Duration) <-chan time.Time { t.Error("a schedule without recipients runs"); return nil }
 	f.srv.SetBackups(b)

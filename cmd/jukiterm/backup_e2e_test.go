@@ -194,6 +194,14 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 		t.Fatalf("backup create (table): %+v", r)
 	}
 
+	// No resident's name, number, code, address or birth date is in the clear in the
+	// database, its WAL (the daemon runs) or the backup file.
+	dbFiles, _ := filepath.Glob(filepath.Join(a.dir, "jukiterm.db*"))
+	if len(dbFiles) < 2 {
+		t.Fatalf("expected the database and its WAL: %v", dbFiles)
+	}
+	noneInTheClear(t, resFile, append(dbFiles, made.Path)...)
+
 	// What A answers: searches by code, number and 4情報, and records with history.
 	queries := queriesFor(t, resFile, notesFile)
 	answers := map[string]string{}
@@ -288,6 +296,7 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	if r := restoreB(a.secret+"\n", made.Path); r.code != 2 || !strings.Contains(r.stderr, "--replace") {
 		t.Fatalf("a second restore without --replace: %+v", r)
 	}
+	noneInTheClear(t, resFile, filepath.Join(b.dir, "jukiterm.db"))
 	stopB := b.serve(t, bin)
 	for _, q := range queries {
 		r := cli(t, bin, b.socket, q...)
@@ -368,4 +377,35 @@ func queriesFor(t *testing.T, resFile, notesFile string) [][]string {
 		t.Fatalf("the generated changes hold too few records with history")
 	}
 	return append(qs, []string{"search", "--kana", strings.Split(res[3].NameKana, "　")[0], "--include-removed", "--json"})
+}
+
+// noneInTheClear fails if any resident of the notification file resFile has a
+// personal value in the clear in files.
+func noneInTheClear(t *testing.T, resFile string, files ...string) {
+	t.Helper()
+	b, _ := os.ReadFile(resFile)
+	var values []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var n map[string]any
+		if err := json.Unmarshal([]byte(l), &n); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"resident_code", "my_number", "name", "name_kana", "address", "birth"} {
+			values = append(values, n[k].(string))
+		}
+	}
+	if len(values) < 600 {
+		t.Fatalf("too few values to look for: %d", len(values))
+	}
+	for _, f := range files {
+		content, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range values {
+			if bytes.Contains(content, []byte(v)) {
+				t.Fatalf("%q is in the clear in %s", v, f)
+			}
+		}
+	}
 }
