@@ -110,7 +110,7 @@ func (a *app) backupVerifyCmd() *cobra.Command {
 			}
 			v, err := backup.Verify(args[0], trusted)
 			if err != nil {
-				return refusal(err)
+				return refused(err, false)
 			}
 			if ids != nil {
 				dir, err := os.MkdirTemp("", "jukiterm-verify-")
@@ -119,7 +119,7 @@ func (a *app) backupVerifyCmd() *cobra.Command {
 				}
 				defer os.RemoveAll(dir)
 				if _, err := v.Extract(c.Context(), filepath.Join(dir, "copy.db"), ids); err != nil {
-					return refusal(err)
+					return refused(err, false)
 				}
 			}
 			m := v.Manifest
@@ -165,12 +165,16 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 	}
 }
 
-// refusal gives a refused backup its exit status, and says nothing was changed.
-func refusal(err error) error {
-	if errors.Is(err, backup.ErrRefused) {
-		return withCode(exitRefused, fmt.Errorf("%w. Nothing was changed", err))
+// refused gives a refused backup its exit status; the restore adds that nothing was
+// changed.
+func refused(err error, changedNothing bool) error {
+	if !errors.Is(err, backup.ErrRefused) {
+		return err
 	}
-	return err
+	if changedNothing {
+		err = fmt.Errorf("%w. Nothing was changed", err)
+	}
+	return withCode(exitRefused, err)
 }
 
 // trustedKey is the key a backup's signature must verify with: --signer, or else this

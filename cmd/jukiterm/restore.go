@@ -88,7 +88,7 @@ func restore(ctx context.Context, cfg config.Config, ra restoreArgs) error {
 	}
 	v, err := backup.Verify(ra.path, trusted)
 	if err != nil {
-		return refusal(err)
+		return refused(err, true)
 	}
 	m := v.Manifest
 	switch {
@@ -113,7 +113,7 @@ func restore(ctx context.Context, cfg config.Config, ra restoreArgs) error {
 	defer removeDBFiles(tmp)
 	info, err := v.Extract(ctx, tmp, ra.ids)
 	if err != nil {
-		return refusal(err)
+		return refused(err, true)
 	}
 	// 4. The storage key that opens the copy.
 	k, err := hw.Open(cfg)
