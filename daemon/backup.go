@@ -31,9 +31,9 @@ type Backups struct {
 // store; it is to return st.Rotating() once the store has (*store.Store).Rotating.
 var backupBlockedByRotation = func(*store.Store) bool { return false }
 
-// SetBackups gives the server its backup configuration and starts the daily schedule,
-// which ends when the server shuts down. Without recipients or a signing key the
-// schedule is off, and says so in the log.
+// SetBackups (called once, before Serve) gives the server its backup configuration
+// and starts the daily schedule, which ends when the server shuts down. Without
+// recipients or a signing key the schedule is off, and says so in the log.
 func (s *Server) SetBackups(b Backups) {
 	if b.Now == nil {
 		b.Now = time.Now
