@@ -17,6 +17,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/persons/{code}", s.guard(actShow, s.show))
 	mux.HandleFunc("GET /v1/stats", s.guard(actStats, s.stats))
 	mux.HandleFunc("POST /v1/keys/rotate", s.guard(actKeysRotate, s.rotate))
+	mux.HandleFunc("POST /v1/backup", s.guard(actBackup, s.backupNow))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Status: http.StatusNotFound, Kind: api.KindNotFound,
 			Message: "no such API call: " + r.Method + " " + r.URL.Path + " (client and daemon versions differ?)"})

@@ -19,6 +19,7 @@ const (
 	actStats  action = "stats"
 
 	actKeysRotate action = "keys-rotate"
+	actBackup     action = "backup"
 )
 
 // Peer is the process at the other end of the socket, from SO_PEERCRED.
@@ -60,6 +61,7 @@ var policy = map[action]bool{
 	actStats:  true,
 
 	actKeysRotate: true,
+	actBackup:     true,
 }
 
 // authorize is the one point every request passes: it denies by default.

@@ -26,6 +26,9 @@ type Server struct {
 	ctx    context.Context // ends when shutdown begins: long requests stop at a safe point
 	cancel context.CancelFunc
 	once   sync.Once
+
+	backups  *Backups   // backup.go; nil: no backups
+	backupMu sync.Mutex // held while a backup runs: never two at once
 }
 
 // New returns a server for st. It does not listen until Serve.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"filippo.io/age"
 	"github.com/spf13/cobra"
 
 	"jukiterm/cmd/internal/hw"
@@ -43,6 +44,7 @@ func (a *app) initCmd() *cobra.Command {
 					return fmt.Errorf("create the identity file: %w", err)
 				}
 				fmt.Printf("Created the storage key %s and the identity file %s (for %s).\n", cfg.KeyFile, cfg.Database, confFile)
+				writeSigningPub(cfg)
 				printRecovery(secret)
 				return nil
 			}
@@ -62,15 +64,25 @@ func (a *app) initCmd() *cobra.Command {
 				return fmt.Errorf("create the state directory: %w", err)
 			}
 			cfg := config.Default(dir)
+			id, err := age.GenerateX25519Identity()
+			if err != nil {
+				return err
+			}
+			cfg.BackupRecipients = []string{id.Recipient().String()}
 			secret, err := initState(cfg, conf)
+			if err == nil {
+				err = initBackupKeys(cfg, id)
+			}
 			if err != nil {
 				if os.IsNotExist(statErr) {
 					os.RemoveAll(dir) // nothing half-made stays behind
 				}
 				return err
 			}
-			fmt.Printf("Initialised %s:\n  identity file  %s\n  configuration  %s (hardware = %q)\n  storage key    %s (sealed by the TPM, wrapped by the HSM)\n  socket         %s\n\nStart the daemon with:\n  jukitermd --config %s\n",
-				dir, cfg.Database, conf, cfg.Hardware, cfg.KeyFile, cfg.Socket, conf)
+			fmt.Printf("Initialised %s:\n  identity file  %s\n  configuration  %s (hardware = %q)\n  storage key    %s (sealed by the TPM, wrapped by the HSM)\n  socket         %s\n",
+				dir, cfg.Database, conf, cfg.Hardware, cfg.KeyFile, cfg.Socket)
+			fmt.Printf("  signing key    %s (public half of the HSM's signing key)\n  backups        %s, daily at %s, encrypted to the demo identity %s\n\nStart the daemon with:\n  jukitermd --config %s\n",
+				hw.PublicKeyFile(cfg), cfg.BackupDir, cfg.BackupTime, filepath.Join(dir, backupIdentityFile), conf)
 			printRecovery(secret)
 			return nil
 		},

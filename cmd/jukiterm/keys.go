@@ -22,7 +22,7 @@ import (
 func (a *app) keysCmd() *cobra.Command {
 	var confFile string
 	c := &cobra.Command{
-		Use:   "keys (rotate | recover | reseal)",
+		Use:   "keys (rotate | recover | reseal | public)",
 		Short: "Rotate, restore or re-seal the storage key",
 		Long: "Key custody on this terminal, run by an administrator.\n" +
 			"  rotate   (jukitermd running) draw a new storage key and re-encrypt every record under\n" +
@@ -32,7 +32,8 @@ func (a *app) keysCmd() *cobra.Command {
 			"           storage key with the recovery secret (typed, never on the command line) and\n" +
 			"           seal it to this TPM, HSM and boot state.\n" +
 			"  reseal   while the key still opens: seal it again to the PCRs the configuration names\n" +
-			"           now (after changing pcrs).",
+			"           now (after changing pcrs).\n" +
+			"  public   print the signing key's public half (PEM): may run while jukitermd runs.",
 	}
 	// withKeys reads the configuration and key file, opens the HSM and TPM, runs fn,
 	// and writes the key file back (atomically) when fn succeeds.
@@ -111,7 +112,7 @@ func (a *app) keysCmd() *cobra.Command {
 	for _, sc := range []*cobra.Command{recover, reseal} {
 		sc.Flags().StringVar(&confFile, "config", "/etc/jukiterm/jukiterm.conf", "the daemon's configuration")
 	}
-	c.AddCommand(a.rotateCmd(), recover, reseal)
+	c.AddCommand(a.rotateCmd(), recover, reseal, a.keysPublicCmd())
 	return c
 }
 

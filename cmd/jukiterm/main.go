@@ -3,7 +3,7 @@
 //
 // Exit status (docs/formats.md): 0 success; 1 the thing asked for does not exist
 // (show); 2 usage, I/O or daemon errors; 3 an ingest in which some notifications were
-// rejected (the rest applied).
+// rejected (the rest applied); 4 a backup refused by backup verify or restore.
 package main
 
 import (
@@ -68,7 +68,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&a.socket, "socket", "", "jukitermd's socket (default $JUKITERM_SOCKET, else "+DefaultSocket+")")
-	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd(), a.keysCmd())
+	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd(), a.keysCmd(), a.backupCmd())
 	for _, c := range simCommands {
 		root.AddCommand(c(a))
 	}

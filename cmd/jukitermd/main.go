@@ -114,6 +114,7 @@ func run(args []string) int {
 	}
 	srv := daemon.New(st, log)
 	srv.SetRotator(rot)
+	srv.SetBackups(backups(cfg, keys, log))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	wdCtx, stopWatchdog := context.WithCancel(context.Background())

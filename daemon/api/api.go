@@ -10,6 +10,7 @@ const (
 	KindDenied     = "denied"
 	KindInternal   = "internal"
 	KindShutdown   = "shutting_down"
+	KindBusy       = "busy" // another operation that excludes this one is running
 )
 
 // Error is the body of every failed API call.

@@ -43,6 +43,15 @@ type Config struct {
 	PCRs []uint `toml:"pcrs"`
 	// KeyFile holds the sealed storage key and its recovery copy.
 	KeyFile string `toml:"key_file"`
+	// BackupDir receives the encrypted, signed backups; default STATE_DIR/backups.
+	BackupDir string `toml:"backup_dir"`
+	// BackupRecipients are the age X25519 recipients (age1…) every backup is encrypted
+	// to; none: no backups (the daily one is off, `jukiterm backup create` refuses).
+	BackupRecipients []string `toml:"backup_recipients"`
+	// BackupTime is the local time of the daily backup, "HH:MM"; default "02:00".
+	BackupTime string `toml:"backup_time"`
+	// BackupKeep is how many of the newest backups are kept; default 14.
+	BackupKeep int `toml:"backup_keep"`
 }
 
 // SimHSMURI names the SoftHSM2 token that `jukiterm init` creates in a state directory.
@@ -66,6 +75,9 @@ func Default(stateDir string) Config {
 		TPM:        filepath.Join(stateDir, "tpm"),
 		PCRs:       []uint{7},
 		KeyFile:    filepath.Join(stateDir, "storage.key"),
+		BackupDir:  filepath.Join(stateDir, "backups"),
+		BackupTime: DefaultBackupTime,
+		BackupKeep: DefaultBackupKeep,
 	}
 }
 
@@ -157,6 +169,7 @@ func Parse(path string, data []byte) (Config, error) {
 	if c.HSM == "" && c.Hardware == "sim" {
 		c.HSM = SimHSMURI(c.StateDir)
 	}
+	c.backupDefaults(dir)
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -181,6 +194,9 @@ func Parse(path string, data []byte) (Config, error) {
 		return c, bad("pcrs", "PCR numbers go from 0 to 23")
 	case c.Level() == nil:
 		return c, bad("log_level", "must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if key, msg := c.checkBackup(); key != "" {
+		return c, bad(key, "%s", msg)
 	}
 	return c, nil
 }
@@ -254,7 +270,9 @@ func (c Config) NeedRestart(next Config) []string {
 		{"socket", c.Socket != next.Socket}, {"database", c.Database != next.Database},
 		{"terminal_id", c.TerminalID != next.TerminalID}, {"prefecture", c.Prefecture != next.Prefecture},
 		{"cache_mib", c.CacheMiB != next.CacheMiB}, {"hsm", c.HSM != next.HSM}, {"tpm", c.TPM != next.TPM},
-		{"pcrs", !slices.Equal(c.PCRs, next.PCRs)}, {"key_file", c.KeyFile != next.KeyFile}} {
+		{"pcrs", !slices.Equal(c.PCRs, next.PCRs)}, {"key_file", c.KeyFile != next.KeyFile},
+		{"backup_dir", c.BackupDir != next.BackupDir}, {"backup_recipients", !slices.Equal(c.BackupRecipients, next.BackupRecipients)},
+		{"backup_time", c.BackupTime != next.BackupTime}, {"backup_keep", c.BackupKeep != next.BackupKeep}} {
 		if k.changed {
 			keys = append(keys, k.name)
 		}

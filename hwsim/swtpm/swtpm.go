@@ -51,9 +51,9 @@ func Start(dir string) (*TPM, error) {
 	}
 	t := &TPM{Dir: dir, cmd: cmd}
 	// The socket file appears when swtpm binds it, a moment before it listens: wait
-	// until a connection is accepted.
+	// until a connection is accepted, not only for the file.
 	for i := 0; ; i++ {
-		if c, err := net.Dial("unix", sock); err == nil {
+		if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
 			c.Close()
 			break
 		}
