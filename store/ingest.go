@@ -155,6 +155,12 @@ func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64,
 	}
 	total := IngestResult{Applied: res.Applied + part.Applied, Duplicates: res.Duplicates + part.Duplicates,
 		Rejected: res.Rejected + part.Rejected}
+	if s.seq != startSeq {
+		if _, err := a.exec(`INSERT OR REPLACE INTO meta (name, value) VALUES ('update_seq', ?)`, s.seq); err != nil {
+			undo(tx)
+			return fmt.Errorf("record the 更新順番号: %w", err)
+		}
+	}
 	if err := a.progress(lineNo, total); err != nil {
 		undo(tx)
 		return fmt.Errorf("record progress: %w", err)

@@ -159,8 +159,10 @@ func (s *Store) init() error {
 			return fmt.Errorf("open %s: %w", s.path, err)
 		}
 	}
-	return s.w.QueryRow(`SELECT (SELECT COALESCE(MAX(update_seq), 0) FROM notifications),
-		(SELECT COALESCE(MAX(person_id), 0) FROM persons)`).Scan(&s.seq, &s.lastID)
+	// The last 更新順番号 is kept in meta by every batch (a file without it is scanned
+	// once), so that opening a large file does not read every notification.
+	return s.w.QueryRow(`SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'),
+		(SELECT COALESCE(MAX(update_seq), 0) FROM notifications)), (SELECT COALESCE(MAX(person_id), 0) FROM persons)`).Scan(&s.seq, &s.lastID)
 }
 
 // Close waits for the running write to finish, checkpoints the WAL and closes.

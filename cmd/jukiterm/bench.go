@@ -19,7 +19,7 @@ func (a *app) benchCmd() *cobra.Command {
 	var seed uint64
 	var keep string
 	c := &cobra.Command{
-		Use:   "bench (ingest | search | rotate) --persons N",
+		Use:   "bench (ingest | search | rotate | start) --persons N",
 		Short: "Measure whole pipelines on synthetic residents, in a temporary state dir of its own",
 	}
 	// inDir runs fn in the work directory: --dir (kept), else a temporary one (removed).
@@ -112,13 +112,35 @@ func (a *app) benchCmd() *cobra.Command {
 			return nil
 		},
 	}
-	for _, sc := range []*cobra.Command{ingest, search, rotate} {
+	var runs int
+	start := &cobra.Command{
+		Use:   "start --persons N",
+		Short: "Time jukitermd from exec to serving (swtpm, HSM login, unseal, open) over a file of N persons",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var f StartFigures
+			err := inDir(func(dir string) (err error) {
+				f, err = benchStart(c.Context(), dir, persons, runs)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("bench start: %w", err)
+			}
+			if a.json {
+				return printJSON(f)
+			}
+			printStart(f)
+			return nil
+		},
+	}
+	start.Flags().IntVar(&runs, "runs", 10, "number of starts")
+	for _, sc := range []*cobra.Command{ingest, search, rotate, start} {
 		sc.Flags().IntVar(&persons, "persons", 100000, "number of synthetic persons")
 		sc.Flags().Uint64Var(&seed, "seed", 1, "generator seed")
 		sc.Flags().StringVar(&keep, "dir", "", "work in this directory and keep it (default: a temporary one, removed after)")
 		a.addJSON(sc)
 	}
 	search.Flags().IntVar(&queries, "queries", 2000, "searches of each kind")
-	c.AddCommand(ingest, search, rotate)
+	c.AddCommand(ingest, search, rotate, start)
 	return c
 }
