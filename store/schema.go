@@ -38,6 +38,20 @@ var migrations = []string{
 		rejected INTEGER NOT NULL, started_at TEXT NOT NULL, finished_at TEXT);
 	CREATE INDEX ingests_source ON ingests(source);
 	CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`,
+
+	// 2: operators (staff, not residents: kept in the clear), their rights, and the
+	// rights ledger (every grant, revocation, reset, enrolment and inventory).
+	`CREATE TABLE operators (operator_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+		display TEXT NOT NULL, slot INTEGER UNIQUE, failures INTEGER NOT NULL DEFAULT 0,
+		last_failure TEXT, disabled INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL,
+		last_login TEXT, removed_at TEXT);
+	CREATE TABLE rights (right_id INTEGER PRIMARY KEY, operator_id INTEGER NOT NULL REFERENCES operators,
+		role TEXT NOT NULL, granted_at TEXT NOT NULL, granted_by TEXT NOT NULL, reason TEXT NOT NULL,
+		expires_at TEXT, revoked_at TEXT, revoked_by TEXT, revoke_reason TEXT, last_used TEXT);
+	CREATE INDEX rights_operator ON rights(operator_id);
+	CREATE TABLE rights_ledger (entry_id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
+		action TEXT NOT NULL, operator TEXT NOT NULL, role TEXT NOT NULL, reason TEXT NOT NULL,
+		detail TEXT NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this build writes.
