@@ -9,15 +9,39 @@ import (
 	"jukiterm/store"
 )
 
+// route is one API call: every one passes the authorisation point with its action.
+type route struct {
+	pattern string
+	act     action
+	handler func(s *Server) http.HandlerFunc
+}
+
+// routeTable lists every API call.
+var routeTable = []route{
+	{"GET /v1/health", actHealth, func(s *Server) http.HandlerFunc { return s.health }},
+	{"POST /v1/ingest", actIngest, func(s *Server) http.HandlerFunc { return s.ingest }},
+	{"POST /v1/search", actSearch, func(s *Server) http.HandlerFunc { return s.search }},
+	{"GET /v1/persons/{code}", actShow, func(s *Server) http.HandlerFunc { return s.show }},
+	{"GET /v1/stats", actStats, func(s *Server) http.HandlerFunc { return s.stats }},
+	{"POST /v1/keys/rotate", actKeysRotate, func(s *Server) http.HandlerFunc { return s.rotate }},
+	{"POST /v1/backup", actBackup, func(s *Server) http.HandlerFunc { return s.backupNow }},
+	{"POST /v1/login", actLogin, func(s *Server) http.HandlerFunc { return s.login }},
+	{"POST /v1/logout", actLogout, func(s *Server) http.HandlerFunc { return s.logout }},
+	{"GET /v1/session", actWhoami, func(s *Server) http.HandlerFunc { return s.whoami }},
+	{"GET /v1/operators", actOperators, func(s *Server) http.HandlerFunc { return s.operators }},
+	{"POST /v1/operators", actEnrol, func(s *Server) http.HandlerFunc { return s.enrol }},
+	{"GET /v1/rights/ledger", actLedger, func(s *Server) http.HandlerFunc { return s.ledger }},
+	{"POST /v1/rights/inventory", actInventory, func(s *Server) http.HandlerFunc { return s.inventory }},
+	{"POST /v1/rights/grant", actGrant, func(s *Server) http.HandlerFunc { return s.rightChange(actGrant) }},
+	{"POST /v1/rights/revoke", actRevoke, func(s *Server) http.HandlerFunc { return s.rightChange(actRevoke) }},
+	{"POST /v1/rights/reset", actReset, func(s *Server) http.HandlerFunc { return s.rightChange(actReset) }},
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/health", s.guard(actHealth, s.health))
-	mux.HandleFunc("POST /v1/ingest", s.guard(actIngest, s.ingest))
-	mux.HandleFunc("POST /v1/search", s.guard(actSearch, s.search))
-	mux.HandleFunc("GET /v1/persons/{code}", s.guard(actShow, s.show))
-	mux.HandleFunc("GET /v1/stats", s.guard(actStats, s.stats))
-	mux.HandleFunc("POST /v1/keys/rotate", s.guard(actKeysRotate, s.rotate))
-	mux.HandleFunc("POST /v1/backup", s.guard(actBackup, s.backupNow))
+	for _, rt := range routeTable {
+		mux.HandleFunc(rt.pattern, s.guard(rt.act, rt.handler(s)))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &api.Error{Status: http.StatusNotFound, Kind: api.KindNotFound,
 			Message: "no such API call: " + r.Method + " " + r.URL.Path + " (client and daemon versions differ?)"})
@@ -76,6 +100,10 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 func badRequest(msg string) error {
 	return &api.Error{Status: http.StatusBadRequest, Kind: api.KindBadRequest, Message: msg}
+}
+
+func errSignIn(msg string) error {
+	return &api.Error{Status: http.StatusUnauthorized, Kind: api.KindSignIn, Message: msg}
 }
 
 func errDenied(msg string) error {

@@ -2,8 +2,13 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
+
+	"jukiterm/store"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,14 +17,24 @@ import (
 type action string
 
 const (
-	actHealth action = "health"
-	actIngest action = "ingest"
+	actHealth action = "check health"
+	actIngest action = "ingest notifications"
 	actSearch action = "search"
-	actShow   action = "show"
-	actStats  action = "stats"
+	actShow   action = "view a record"
+	actStats  action = "see the file's counts"
 
-	actKeysRotate action = "keys-rotate"
-	actBackup     action = "backup"
+	actKeysRotate action = "rotate the storage key"
+	actBackup     action = "make a backup"
+	actLogin      action = "sign in"
+	actLogout     action = "sign out"
+	actWhoami     action = "describe the session"
+	actOperators  action = "list operators"
+	actLedger     action = "read the rights ledger"
+	actInventory  action = "take the rights inventory"
+	actEnrol      action = "enrol an operator"
+	actGrant      action = "grant a right"
+	actRevoke     action = "revoke a right"
+	actReset      action = "reset a sign-in lockout"
 )
 
 // Peer is the process at the other end of the socket, from SO_PEERCRED.
@@ -50,39 +65,112 @@ func peerOf(r *http.Request) Peer {
 	return p
 }
 
-// policy lists the actions a caller may perform. Anything not listed is denied.
-// Until operator sign-in exists, any process that can open the socket (mode 0660:
-// the daemon's user and group) may do these.
-var policy = map[action]bool{
+// public actions need no session: the socket's mode (0660, the daemon's user and
+// group) already limits who can ask.
+var public = map[action]bool{
 	actHealth: true,
-	actIngest: true,
-	actSearch: true,
-	actShow:   true,
-	actStats:  true,
+	actLogin:  true,
+	actLogout: true,
+}
 
-	actKeysRotate: true,
-	actBackup:     true,
+var allRoles = store.Roles
+
+// policy lists, per action, the roles that may perform it; an action listed with no
+// roles needs a session but no particular role. Anything not listed is denied.
+var policy = map[action][]store.Role{
+	actIngest:     {store.RoleAdministrator},
+	actSearch:     {store.RoleOperator},
+	actShow:       {store.RoleOperator},
+	actStats:      allRoles,
+	actKeysRotate: {store.RoleAdministrator},
+	actBackup:     {store.RoleAdministrator},
+	actWhoami:     {},
+	actOperators:  {store.RoleAdministrator, store.RoleAuditor},
+	actLedger:     {store.RoleAdministrator, store.RoleAuditor},
+	actInventory:  {store.RoleAdministrator, store.RoleAuditor},
+	actEnrol:      {store.RoleAdministrator},
+	actGrant:      {store.RoleAdministrator},
+	actRevoke:     {store.RoleAdministrator},
+	actReset:      {store.RoleAdministrator},
+}
+
+type sessionKey struct{}
+
+// caller is who made a request: the session, and the role that allowed it ("" for a
+// public action or one that needs no role).
+type caller struct {
+	Session
+	Role  store.Role
+	token string
+}
+
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(sessionKey{}).(caller)
+	return c
 }
 
 // authorize is the one point every request passes: it denies by default.
-func authorize(r *http.Request, a action) error {
-	if !peerOf(r).Known {
-		return errDenied("the caller's identity could not be read from the socket")
+func (s *Server) authorize(r *http.Request, a action) (caller, error) {
+	p := peerOf(r)
+	if !p.Known {
+		return caller{}, errDenied("the caller's identity could not be read from the socket")
 	}
-	if !policy[a] {
-		return errDenied("this operation is not allowed")
+	if public[a] {
+		return caller{}, nil
 	}
-	return nil
+	roles, listed := policy[a]
+	if !listed {
+		return caller{}, errDenied("this operation is not allowed")
+	}
+	token := tokenOf(r)
+	sess, state := s.sessions.check(token, p.UID)
+	switch state {
+	case sessionNone:
+		return caller{}, errSignIn("you are not signed in: sign in with `jukiterm login` (your finger on the reader)")
+	case sessionExpired:
+		return caller{}, errSignIn(fmt.Sprintf("your session ended %s after sign-in: sign in again with `jukiterm login`", s.sessions.limits.Max))
+	case sessionLocked:
+		return caller{}, errSignIn(fmt.Sprintf("your session locked after %s without use: sign in again with `jukiterm login` to unlock it", s.sessions.limits.Idle))
+	}
+	c := caller{Session: sess, token: token}
+	if len(roles) == 0 {
+		return c, nil
+	}
+	now := s.sessions.now()
+	var held []store.Role
+	for _, r := range sess.Rights {
+		if r.Active(now) {
+			held = append(held, r.Role)
+		}
+	}
+	for _, role := range roles {
+		if slices.Contains(held, role) {
+			c.Role = role
+			return c, nil
+		}
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return caller{}, errDenied(fmt.Sprintf("operator %s does not hold the right to %s (it needs: %s): ask an administrator",
+		sess.Operator, a, strings.Join(names, " or ")))
 }
 
 // guard wraps a handler with the authorisation point.
 func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := authorize(r, a); err != nil {
-			s.log.Warn("request denied", "action", string(a), "uid", peerOf(r).UID, "pid", peerOf(r).PID)
+		c, err := s.authorize(r, a)
+		if err != nil {
+			s.log.Warn("request denied", "action", string(a), "uid", peerOf(r).UID, "pid", peerOf(r).PID, "operator", c.Operator, "reason", err.Error())
 			writeError(w, err)
 			return
 		}
-		h(w, r)
+		if c.Role != "" && s.sessions.firstUse(c.token, c.Role) {
+			if err := s.store.MarkUsed(r.Context(), c.Operator, c.Role, s.sessions.now()); err != nil {
+				s.log.Error("record the use of a right", "operator", c.Operator, "role", string(c.Role), "err", err)
+			}
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, c)))
 	}
 }

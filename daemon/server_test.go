@@ -48,6 +48,7 @@ func start(t *testing.T) *fixture {
 	f.srv = New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go func() { f.done <- f.srv.Serve(l) }()
 	f.cl = client.New(f.socket)
+	f.cl.Token = f.srv.sessions.open("tester", os.Getuid(), rightsOf(store.Roles...))
 	t.Cleanup(func() {
 		f.srv.Shutdown(context.Background())
 		st.Close()
@@ -136,15 +137,18 @@ func TestUnknownCallDenied(t *testing.T) {
 }
 
 func TestNoPeerNoService(t *testing.T) {
+	s := New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	token := s.sessions.open("tester", 0, rightsOf(store.Roles...))
 	req, _ := http.NewRequest("GET", "/v1/stats", nil)
-	if err := authorize(req, actStats); err == nil {
+	req.Header.Set("Authorization", "Bearer "+token)
+	if _, err := s.authorize(req, actStats); err == nil {
 		t.Fatal("a request without peer credentials was authorised")
 	}
 	req = req.WithContext(context.WithValue(req.Context(), peerKey{}, Peer{Known: true}))
-	if err := authorize(req, actStats); err != nil {
+	if _, err := s.authorize(req, actStats); err != nil {
 		t.Fatalf("a known peer was refused: %v", err)
 	}
-	if err := authorize(req, action("export-everything")); err == nil {
+	if _, err := s.authorize(req, action("export-everything")); err == nil {
 		t.Fatal("an action missing from the policy was authorised")
 	}
 }
@@ -198,6 +202,7 @@ func TestShutdownDuringIngest(t *testing.T) {
 	srv := New(f.st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go srv.Serve(l)
 	defer srv.Shutdown(context.Background())
+	f.cl.Token = srv.sessions.open("tester", os.Getuid(), rightsOf(store.RoleAdministrator))
 	res, err := f.cl.Ingest(context.Background(), data, nil)
 	if err != nil || res.Applied != 20000 || res.ResumedAfterLine != o.res.Applied {
 		t.Fatalf("after restart: %+v %v (first run applied %d)", res, err, o.res.Applied)

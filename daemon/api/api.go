@@ -5,12 +5,14 @@ import "jukiterm/store"
 
 // Error kinds.
 const (
-	KindBadRequest = "bad_request"
-	KindNotFound   = "not_found"
-	KindDenied     = "denied"
-	KindInternal   = "internal"
-	KindShutdown   = "shutting_down"
-	KindBusy       = "busy" // another operation that excludes this one is running
+	KindBadRequest  = "bad_request"
+	KindNotFound    = "not_found"
+	KindDenied      = "denied"
+	KindSignIn      = "sign_in"      // no usable session: sign in (again)
+	KindLoginFailed = "login_failed" // the sign-in attempt itself did not succeed
+	KindInternal    = "internal"
+	KindShutdown    = "shutting_down"
+	KindBusy        = "busy" // another operation that excludes this one is running
 )
 
 // Error is the body of every failed API call.
@@ -47,4 +49,47 @@ type Rotation struct {
 	Error      string `json:"error,omitempty"`
 	StartedAt  string `json:"started_at,omitempty"`
 	FinishedAt string `json:"finished_at,omitempty"`
+}
+
+// LoginRequest asks to sign Operator in with a finger on the reader. SimFinger, on a
+// terminal with simulated hardware only, presents that finger to the simulated reader.
+type LoginRequest struct {
+	Operator  string `json:"operator"`
+	SimFinger string `json:"sim_finger,omitempty"`
+}
+
+// LoginEvent is one line of the login and enrol calls' streamed answers (NDJSON):
+// prompts for the person at the reader, then Session (login), Done (enrol) or Error.
+type LoginEvent struct {
+	Prompt  string       `json:"prompt,omitempty"`
+	Session *SessionInfo `json:"session,omitempty"`
+	Done    bool         `json:"done,omitempty"`
+	Error   *Error       `json:"error,omitempty"`
+}
+
+// SessionInfo describes a session; Token is given once, at sign-in.
+type SessionInfo struct {
+	Token       string   `json:"token,omitempty"`
+	Operator    string   `json:"operator"`
+	Roles       []string `json:"roles"`
+	IdleMinutes int      `json:"idle_minutes"`
+	SignedInAt  string   `json:"signed_in_at"`
+}
+
+// EnrolRequest registers a new operator: their finger (Samples captures) into a free
+// reader slot, and their first roles.
+type EnrolRequest struct {
+	Name      string   `json:"name"`
+	Display   string   `json:"display"`
+	Roles     []string `json:"roles"`
+	Reason    string   `json:"reason"`
+	SimFinger string   `json:"sim_finger,omitempty"`
+}
+
+// RightRequest grants or revokes a role, or resets a lockout (Role empty).
+type RightRequest struct {
+	Operator string `json:"operator"`
+	Role     string `json:"role,omitempty"`
+	Reason   string `json:"reason"`
+	Expires  string `json:"expires,omitempty"` // YYYY-MM-DD: the right ends at the start of that day (local time)
 }

@@ -23,6 +23,9 @@ import (
 type Client struct {
 	socket string
 	http   *http.Client
+	// Token is the session token sent with every call (jukiterm keeps it in a file
+	// only its user can read); "" for calls that need no session.
+	Token string
 }
 
 // New returns a client for the daemon listening on socket.
@@ -60,6 +63,9 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader) (*
 	req, err := http.NewRequestWithContext(ctx, method, "http://jukitermd"+path, body)
 	if err != nil {
 		return nil, err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
