@@ -48,7 +48,8 @@ type app struct {
 	json   bool
 }
 
-func (a *app) client() *client.Client {
+// socketPath is the daemon's socket this command talks to.
+func (a *app) socketPath() string {
 	s := a.socket
 	if s == "" {
 		s = os.Getenv("JUKITERM_SOCKET")
@@ -56,7 +57,14 @@ func (a *app) client() *client.Client {
 	if s == "" {
 		s = DefaultSocket
 	}
-	return client.New(s)
+	return s
+}
+
+// client talks to the daemon with this user's session, if signed in.
+func (a *app) client() *client.Client {
+	c := client.New(a.socketPath())
+	c.Token = readToken(a.socketPath())
+	return c
 }
 
 func main() {
@@ -68,7 +76,8 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&a.socket, "socket", "", "jukitermd's socket (default $JUKITERM_SOCKET, else "+DefaultSocket+")")
-	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd(), a.keysCmd(), a.backupCmd())
+	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd(), a.keysCmd(), a.backupCmd(),
+		a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.operatorCmd(), a.rightsCmd())
 	for _, c := range simCommands {
 		root.AddCommand(c(a))
 	}

@@ -52,6 +52,10 @@ type Config struct {
 	BackupTime string `toml:"backup_time"`
 	// BackupKeep is how many of the newest backups are kept; default 14.
 	BackupKeep int `toml:"backup_keep"`
+	// SessionIdleMinutes: a session without a request for this long locks; default 10.
+	SessionIdleMinutes int `toml:"session_idle_minutes"`
+	// SessionMaxHours: a session ends this long after sign-in; default 12.
+	SessionMaxHours int `toml:"session_max_hours"`
 }
 
 // SimHSMURI names the SoftHSM2 token that `jukiterm init` creates in a state directory.
@@ -78,6 +82,9 @@ func Default(stateDir string) Config {
 		BackupDir:  filepath.Join(stateDir, "backups"),
 		BackupTime: DefaultBackupTime,
 		BackupKeep: DefaultBackupKeep,
+
+		SessionIdleMinutes: DefaultSessionIdleMinutes,
+		SessionMaxHours:    DefaultSessionMaxHours,
 	}
 }
 
@@ -170,6 +177,7 @@ func Parse(path string, data []byte) (Config, error) {
 		c.HSM = SimHSMURI(c.StateDir)
 	}
 	c.backupDefaults(dir)
+	c.sessionDefaults()
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -196,6 +204,9 @@ func Parse(path string, data []byte) (Config, error) {
 		return c, bad("log_level", "must be debug, info, warn or error, not %q", c.LogLevel)
 	}
 	if key, msg := c.checkBackup(); key != "" {
+		return c, bad(key, "%s", msg)
+	}
+	if key, msg := c.checkSessions(); key != "" {
 		return c, bad(key, "%s", msg)
 	}
 	return c, nil
@@ -272,7 +283,9 @@ func (c Config) NeedRestart(next Config) []string {
 		{"cache_mib", c.CacheMiB != next.CacheMiB}, {"hsm", c.HSM != next.HSM}, {"tpm", c.TPM != next.TPM},
 		{"pcrs", !slices.Equal(c.PCRs, next.PCRs)}, {"key_file", c.KeyFile != next.KeyFile},
 		{"backup_dir", c.BackupDir != next.BackupDir}, {"backup_recipients", !slices.Equal(c.BackupRecipients, next.BackupRecipients)},
-		{"backup_time", c.BackupTime != next.BackupTime}, {"backup_keep", c.BackupKeep != next.BackupKeep}} {
+		{"backup_time", c.BackupTime != next.BackupTime}, {"backup_keep", c.BackupKeep != next.BackupKeep},
+		{"session_idle_minutes", c.SessionIdleMinutes != next.SessionIdleMinutes},
+		{"session_max_hours", c.SessionMaxHours != next.SessionMaxHours}} {
 		if k.changed {
 			keys = append(keys, k.name)
 		}
