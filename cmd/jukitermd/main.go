@@ -114,6 +114,7 @@ func run(args []string) int {
 	}
 	srv := daemon.New(st, log)
 	srv.SetRotator(rot)
+	srv.SetSessionLimits(daemon.SessionLimits{Idle: cfg.SessionIdle(), Max: cfg.SessionMax()})
 	srv.SetBackups(backups(cfg, keys, log))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
