@@ -29,7 +29,7 @@ build: deps
 
 # Start the whole system on simulators with the demo data set, in the foreground.
 run: build
-	@if [ ! -f $(STATE)/jukiterm.conf ]; then bin/jukiterm init --state $(STATE); fi
+	@if [ ! -f $(STATE)/jukiterm.conf ]; then bin/jukiterm init --state $(STATE) --demo; fi
 	exec bin/jukitermd --config $(STATE)/jukiterm.conf --demo $(PERSONS)
 
 vet: deps

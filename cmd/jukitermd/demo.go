@@ -58,11 +58,13 @@ func printDemoHints(st *store.Store, socket string) {
 jukitermd is serving the synthetic demo data set (no real person). From a second shell, try:
 
   export JUKITERM_SOCKET=%s
+  %s login --sim-finger operator      # sign in as the demo operator (simulated finger)
   %s search --kana '%s' --birth %s
   %s show %s --history
 
-Stop the daemon with Ctrl-C.
-`, socket, cli, hiragana(p.NameKana), p.Birth, cli, p.ResidentCode)
+Other demo operators: admin (administrator: ingest, operators, rights, keys, backups)
+and auditor; sign in as them the same way. Stop the daemon with Ctrl-C.
+`, socket, cli, cli, hiragana(p.NameKana), p.Birth, cli, p.ResidentCode)
 }
 
 // hiragana writes a katakana name in hiragana, as staff often type it.
