@@ -53,6 +53,7 @@ FUZZTIME ?= 60s
 fuzz:
 	go test ./store/record -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./store/kana -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	go test ./devices/fingerprint -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 # The packaged binaries leave the simulators out (-tags nohwsim).
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps
