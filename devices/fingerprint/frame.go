@@ -46,7 +46,7 @@ const (
 	OpInfo   Op = 1 // body: —; reply: slots u16, flags u8 (1 = paired), model (rest)
 	OpPair   Op = 2 // body: key [32]; reply MAC'd under the new key
 	OpEnroll Op = 3 // body: slot u32, samples u8; replies: events, then slot u32
-	OpVerify Op = 4 // body: —; replies: events, then Match (slot u32) or NoMatch
+	OpVerify Op = 4 // body: — (all templates) or slot u32 (that one); replies: events, then Match (slot u32) or NoMatch
 	OpDelete Op = 5 // body: slot u32
 	OpList   Op = 6 // body: —; reply: count u16, slot u32 × count
 	OpCancel Op = 7 // body: —; ends the operation under way (it answers Cancelled)

@@ -39,11 +39,23 @@ func (r *Reader) requirePaired() error {
 	return nil
 }
 
-// Verify asks the reader to capture a finger and match it against its templates. It
-// waits for a finger until ctx ends (then it cancels the capture and returns an error
-// matching ErrCancelled and ctx's error). A finger that matches no template gives
-// Match{Matched: false} and a nil error: one call is one attempt.
+// Verify asks the reader to capture a finger and match it against all its templates
+// (identification, 1:N). It waits for a finger until ctx ends (then it cancels the
+// capture and returns an error matching ErrCancelled and ctx's error). A finger that
+// matches no template gives Match{Matched: false} and a nil error: one call is one
+// attempt. For sign-in prefer VerifySlot: an impostor's chance of a false match grows
+// with the number of templates compared (docs/fingerprint.md).
 func (r *Reader) Verify(ctx context.Context, ev Events) (Match, error) {
+	return r.verify(ctx, nil, ev)
+}
+
+// VerifySlot is Verify against slot's template only (verification, 1:1): a match is
+// always for slot.
+func (r *Reader) VerifySlot(ctx context.Context, slot uint32, ev Events) (Match, error) {
+	return r.verify(ctx, putU32(slot), ev)
+}
+
+func (r *Reader) verify(ctx context.Context, body []byte, ev Events) (Match, error) {
 	ctx, end, err := r.begin(ctx)
 	if err != nil {
 		return Match{}, err
@@ -52,14 +64,17 @@ func (r *Reader) Verify(ctx context.Context, ev Events) (Match, error) {
 	if err := r.requirePaired(); err != nil {
 		return Match{}, err
 	}
-	f, err := r.exchange(ctx, OpVerify, nil, ev, nil, false)
+	if body != nil && r.info.Slots > 0 && int64(binary.BigEndian.Uint32(body)) >= int64(r.info.Slots) {
+		return Match{}, fmt.Errorf("%w: slot %d, the reader has %d", ErrBadSlot, binary.BigEndian.Uint32(body), r.info.Slots)
+	}
+	f, err := r.exchange(ctx, OpVerify, body, ev, nil, false)
 	if err != nil {
 		return Match{}, err
 	}
 	switch f.Status {
 	case StatusMatch:
-		if len(f.Body) != 4 {
-			return Match{}, fmt.Errorf("%w: match body of %d bytes", ErrMalformed, len(f.Body))
+		if len(f.Body) != 4 || (body != nil && string(f.Body) != string(body)) {
+			return Match{}, fmt.Errorf("%w: a match body of %d bytes or for another slot", ErrMalformed, len(f.Body))
 		}
 		emit(ev, EventMatched, 0, 0)
 		return Match{Slot: binary.BigEndian.Uint32(f.Body), Matched: true}, nil

@@ -62,6 +62,18 @@ func TestEnrollVerify(t *testing.T) {
 			t.Errorf("verify events %v", ev)
 		}
 	}
+	// 1:1 against one slot: alice's finger does not open bob's slot.
+	s.Present("alice", 0)
+	if m, err := r.VerifySlot(ctxT(t), 7, nil); err != nil || m.Matched {
+		t.Errorf("alice against bob's slot: %+v, %v", m, err)
+	}
+	s.Present("alice", 0)
+	if m, err := r.VerifySlot(ctxT(t), 5, nil); err != nil || m != (fp.Match{Slot: 5, Matched: true}) {
+		t.Errorf("alice against her slot: %+v, %v", m, err)
+	}
+	if _, err := r.VerifySlot(ctxT(t), 64, nil); !errors.Is(err, fp.ErrBadSlot) {
+		t.Errorf("verify against slot 64 of 64: %v", err)
+	}
 	// The finger is presented after the reader asked for it.
 	rec := &recorder{on: func(e fp.Event, _, _ int) {
 		if e == fp.EventPlaceFinger {

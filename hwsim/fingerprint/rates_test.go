@@ -10,7 +10,7 @@ import (
 // outcome, so the test is not flaky; the bound (5 standard deviations) only says the
 // draws are what they claim to be for any seed.
 func TestRates(t *testing.T) {
-	const n = 15000
+	const n = 10000
 	for _, c := range []struct {
 		rates Rates
 		seed  uint64
@@ -22,14 +22,20 @@ func TestRates(t *testing.T) {
 		if err := s.update(func(st *readerState) { st.Templates[0], st.Templates[1] = "alice", "bob" }); err != nil {
 			t.Fatal(err)
 		}
-		var fm, fnm int
+		var fm, fm1, fnm int
 		slots := map[uint32]int{}
 		for range n {
-			if slot, ok := s.match(""); ok {
+			if slot, ok := s.match("", -1); ok { // 1:N against both templates
 				fm++
 				slots[slot]++
 			}
-			if slot, ok := s.match("alice"); !ok {
+			if slot, ok := s.match("", 1); ok { // 1:1 against bob's
+				fm1++
+				if slot != 1 {
+					t.Fatalf("a 1:1 verification against slot 1 matched slot %d", slot)
+				}
+			}
+			if slot, ok := s.match("alice", -1); !ok {
 				fnm++
 			} else if slot != 0 {
 				t.Fatalf("alice matched slot %d", slot)
@@ -42,12 +48,13 @@ func TestRates(t *testing.T) {
 				t.Errorf("%s: %d of %d, want about %.0f (rate %v)", what, got, n, n*p, p)
 			}
 		}
-		check("false matches", fm, c.rates.FMR)
+		check("false matches against 2 templates", fm, 1-(1-c.rates.FMR)*(1-c.rates.FMR))
+		check("false matches against 1 template", fm1, c.rates.FMR)
 		check("false non-matches", fnm, c.rates.FNMR)
 		if fm > 0 && (slots[0] == 0 || slots[1] == 0) {
 			t.Errorf("false matches fell on slots %v, want both enrolled slots", slots)
 		}
-		t.Logf("FMR %v: %d/%d; FNMR %v: %d/%d", c.rates.FMR, fm, n, c.rates.FNMR, fnm, n)
+		t.Logf("FMR %v: 1:1 %d/%d, 1:2 %d/%d; FNMR %v: %d/%d", c.rates.FMR, fm1, n, fm, n, c.rates.FNMR, fnm, n)
 	}
 }
 
@@ -60,16 +67,16 @@ func TestRatesFile(t *testing.T) {
 	}
 	defer s.Close()
 	s.update(func(st *readerState) { st.Templates[3] = "alice" })
-	if _, ok := s.match("alice"); !ok {
+	if _, ok := s.match("alice", -1); !ok {
 		t.Fatal("exact reader: no match")
 	}
 	if err := SetRates(dir, Rates{FMR: 1, FNMR: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.match("alice"); ok {
+	if _, ok := s.match("alice", -1); ok {
 		t.Error("FNMR 1: matched")
 	}
-	if slot, ok := s.match(""); !ok || slot != 3 {
+	if slot, ok := s.match("", 3); !ok || slot != 3 {
 		t.Errorf("FMR 1: %d %v", slot, ok)
 	}
 	if err := SetRates(dir, Rates{FMR: 2}); err == nil {

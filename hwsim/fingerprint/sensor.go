@@ -158,6 +158,14 @@ func (g *sensor) command(cmd *fp.Frame) {
 	}
 	switch cmd.Op {
 	case fp.OpVerify:
+		if len(cmd.Body) != 0 && len(cmd.Body) != 4 {
+			reply(fp.StatusBadCommand, nil)
+			return
+		}
+		if len(cmd.Body) == 4 && binary.BigEndian.Uint32(cmd.Body) >= uint32(g.sim.o.Slots) {
+			reply(fp.StatusBadSlot, nil)
+			return
+		}
 		g.start(cmd, key, g.verify)
 	case fp.OpEnroll:
 		if len(cmd.Body) != 5 || cmd.Body[4] == 0 {
@@ -286,7 +294,11 @@ func (g *sensor) verify(ctx context.Context, op *running) {
 	if !ok {
 		return
 	}
-	slot, matched := g.sim.match(name)
+	only := int64(-1)
+	if len(op.cmd.Body) == 4 {
+		only = int64(binary.BigEndian.Uint32(op.cmd.Body))
+	}
+	slot, matched := g.sim.match(name, only)
 	if !matched {
 		g.reply(op, fp.StatusNoMatch, nil)
 		return

@@ -8,6 +8,7 @@ package fingerprint
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -250,18 +251,23 @@ func (s *Sim) rates() Rates {
 	return s.o.Rates
 }
 
-// match decides a verification of name's finger: its own slot unless a false
-// non-match is drawn; for a finger enrolled nowhere, no match unless a false match is
-// drawn (then a slot drawn among the enrolled ones).
-func (s *Sim) match(name string) (uint32, bool) {
+// match decides a verification of name's finger against every template (only < 0)
+// or against slot only. An enrolled finger matches its own slot unless a false
+// non-match is drawn, and never another slot (a simplification). Any other finger
+// falsely matches each compared template with probability FMR: against N templates
+// some slot matches with probability 1-(1-FMR)^N, then a slot drawn among them.
+func (s *Sim) match(name string, only int64) (uint32, bool) {
 	st, err := s.load()
 	if err != nil {
 		return 0, false
 	}
 	r := s.rates()
-	slots := make([]uint32, 0, len(st.Templates))
+	var slots []uint32
 	own, found := uint32(0), false
 	for slot, n := range st.Templates {
+		if only >= 0 && int64(slot) != only {
+			continue
+		}
 		slots = append(slots, slot)
 		if name != "" && n == name && (!found || slot < own) {
 			own, found = slot, true
@@ -274,7 +280,7 @@ func (s *Sim) match(name string) (uint32, bool) {
 	if found {
 		return own, u >= r.FNMR
 	}
-	if len(slots) == 0 || u >= r.FMR {
+	if len(slots) == 0 || u >= 1-math.Pow(1-r.FMR, float64(len(slots))) {
 		return 0, false
 	}
 	return slots[s.rng.IntN(len(slots))], true
