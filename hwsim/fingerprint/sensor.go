@@ -260,18 +260,25 @@ func (g *sensor) start(cmd *fp.Frame, key []byte, work func(context.Context, *ru
 		defer close(op.done)
 		work(ctx, op)
 		g.mu.Lock()
-		g.op = nil
+		if g.op == op {
+			g.op = nil
+		}
 		g.mu.Unlock()
 		cancel()
 	}()
 }
 
-// reply queues the operation's next reply.
+// reply queues the operation's next reply. With its final reply the operation is
+// over: the next command is taken at once (the host may send it before this
+// goroutine ends).
 func (g *sensor) reply(op *running, st fp.Status, body []byte) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.send(op.cmd, op.key, op.seq, st, body)
 	op.seq++
+	if st != fp.StatusEvent && g.op == op {
+		g.op = nil
+	}
 }
 
 func (g *sensor) event(op *running, e fp.Event, n, of int) {
