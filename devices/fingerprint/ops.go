@@ -19,16 +19,18 @@ func (r *Reader) refreshInfo(ctx context.Context) error {
 	if len(f.Body) < 3 {
 		return fmt.Errorf("%w: info body of %d bytes", ErrMalformed, len(f.Body))
 	}
+	r.mu.Lock()
 	r.info.Slots = int(binary.BigEndian.Uint16(f.Body))
 	r.info.Paired = f.Status == StatusOK && f.Body[2]&1 != 0
 	r.info.Model = string(f.Body[3:])
+	r.mu.Unlock()
 	return nil
 }
 
 // Paired reports whether the reader is paired and answers under this Reader's key.
 func (r *Reader) Paired() bool {
-	r.ops.Lock()
-	defer r.ops.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.key != nil && r.info.Paired
 }
 
@@ -185,7 +187,9 @@ func (r *Reader) Pair(ctx context.Context, key []byte) error {
 	if f.Status != StatusOK {
 		return finalErr(f.Status)
 	}
+	r.mu.Lock()
 	r.key = k
+	r.mu.Unlock()
 	return r.refreshInfo(ctx)
 }
 

@@ -30,7 +30,7 @@ type Reader struct {
 	// the next operation cancels again and discards them first.
 	desync bool
 
-	mu     sync.Mutex // guards closed and stop
+	mu     sync.Mutex // guards closed, stop, and writes of info and key
 	closed bool
 	stop   context.CancelFunc // ends the operation under way
 
@@ -53,7 +53,9 @@ type Match struct {
 }
 
 // Events receives the reader's intermediate statuses, for the person at the reader.
-// n and of count enrollment samples (EventSample); they are 0 otherwise.
+// n and of count enrollment samples (EventSample); they are 0 otherwise. It runs on
+// the operation's goroutine: it should return promptly and may call Info, but no
+// other method of the Reader (Close from there would wait for itself).
 type Events func(e Event, n, of int)
 
 // Option configures Open.
@@ -140,10 +142,11 @@ func open(bus usb.Bus, d usb.DeviceInfo, s Sensor, key []byte, o options) (*Read
 	return r, nil
 }
 
-// Info returns the reader's description as read at Open (and after Pair).
+// Info returns the reader's description as read at Open (and after Pair). It does
+// not wait for an operation under way.
 func (r *Reader) Info() Info {
-	r.ops.Lock()
-	defer r.ops.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return r.info
 }
 

@@ -283,3 +283,42 @@ func TestCloseDuringVerify(t *testing.T) {
 		t.Errorf("verify after Close: %v", err)
 	}
 }
+
+// TestRatesThroughDriver: the simulator's rates reach the driver over the protocol.
+// The seed fixes the outcome; the bound (5 standard deviations) says it is plausible.
+func TestRatesThroughDriver(t *testing.T) {
+	s := startSim(t, fpsim.Options{Rates: fpsim.Rates{FMR: 0.2, FNMR: 0.3}})
+	r, err := fp.Open(s.Bus(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Pair(ctxT(t), testKey); err != nil {
+		t.Fatal(err)
+	}
+	dev := s.Device()
+	enroll(t, r, s, "alice", 0, 1)
+	const n = 300
+	count := func(name string) (matched int) {
+		s.Present(name, time.Minute)
+		defer fpsim.Lift(s.Dir())
+		for range n {
+			m, err := r.VerifySlot(ctxT(t), 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Matched {
+				matched++
+			}
+		}
+		return matched
+	}
+	fm, genuine := count(fpsim.Unknown), count("alice")
+	if fm < 60-5*7 || fm > 60+5*7 { // n·FMR = 60, sd ≈ 6.9
+		t.Errorf("%d false matches in %d, want about 60", fm, n)
+	}
+	if fnm := n - genuine; fnm < 90-5*8 || fnm > 90+5*8 { // n·FNMR = 90, sd ≈ 7.9
+		t.Errorf("%d false non-matches in %d, want about 90", fnm, n)
+	}
+	t.Logf("false matches %d/%d, false non-matches %d/%d", fm, n, n-genuine, n)
+	closeAndCheck(t, r, dev)
+}

@@ -261,10 +261,14 @@ func (s *Sim) match(name string, only int64) (uint32, bool) {
 	if err != nil {
 		return 0, false
 	}
-	r := s.rates()
+	return s.decide(st.Templates, s.rates(), name, only)
+}
+
+// decide is match on given templates and rates.
+func (s *Sim) decide(templates map[uint32]string, r Rates, name string, only int64) (uint32, bool) {
 	var slots []uint32
 	own, found := uint32(0), false
-	for slot, n := range st.Templates {
+	for slot, n := range templates {
 		if only >= 0 && int64(slot) != only {
 			continue
 		}
