@@ -32,7 +32,7 @@ func (r *Reader) exchange(ctx context.Context, op Op, body []byte, ev Events, pa
 	if err := r.write(ctx, cmd); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, MaxFrame)
+	buf := make([]byte, readSize)
 	for seq := uint16(0); ; seq++ {
 		f, err := r.read(ctx, buf)
 		if err == nil {
@@ -140,7 +140,7 @@ func (r *Reader) cancel() error {
 	if err := r.write(ctx, cmd); err != nil {
 		return err
 	}
-	buf := make([]byte, MaxFrame)
+	buf := make([]byte, readSize)
 	for {
 		f, err := r.read(ctx, buf)
 		if err != nil {
@@ -165,3 +165,8 @@ func (r *Reader) resync() error {
 	}
 	return nil
 }
+
+// readSize is the buffer of each bulk IN read: MaxFrame rounded up to a multiple of
+// every bulk packet size (64 at full speed, 512 at high speed), as libusb advises, so
+// a packet never overflows it.
+const readSize = 1024
