@@ -22,6 +22,7 @@ var (
 	ErrBusy          = errors.New("the fingerprint reader is busy with another operation: wait for it to end and try again")
 	ErrInUse         = errors.New("the fingerprint reader is in use by another program: stop it (for example fprintd) and try again")
 	ErrClosed        = errors.New("the fingerprint reader was closed")
+	ErrNoAnswer      = errors.New("the fingerprint reader did not answer in time: unplug it, plug it in again and retry")
 )
 
 // cancelled is returned when the operation's context ended: it matches both
@@ -60,4 +61,13 @@ func statusErr(s Status) error {
 		return errors.New("the fingerprint reader did not understand the command (a firmware mismatch?): report it to an administrator")
 	}
 	return fmt.Errorf("the fingerprint reader answered with unknown status 0x%02x: report it to an administrator", byte(s))
+}
+
+// timedOut turns the expiry of the driver's own timeout (not the caller's) into
+// ErrNoAnswer.
+func timedOut(parent context.Context, err error) error {
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
+		return fmt.Errorf("%w (%v)", ErrNoAnswer, err)
+	}
+	return err
 }

@@ -147,13 +147,19 @@ type tapIntf struct {
 	tap *tap
 }
 
+// Read passes the reader's frame through the tap; a frame the tap turns into nil is
+// dropped, and the read waits for the next.
 func (i tapIntf) Read(ctx context.Context, ep uint8, b []byte) (int, error) {
-	n, err := i.Interface.Read(ctx, ep, b)
-	i.tap.mu.Lock()
-	f := i.tap.in
-	i.tap.mu.Unlock()
-	if err == nil && f != nil {
-		n = copy(b, f(slices.Clone(b[:n])))
+	for {
+		n, err := i.Interface.Read(ctx, ep, b)
+		i.tap.mu.Lock()
+		f := i.tap.in
+		i.tap.mu.Unlock()
+		if err != nil || f == nil {
+			return n, err
+		}
+		if out := f(slices.Clone(b[:n])); out != nil {
+			return copy(b, out), nil
+		}
 	}
-	return n, err
 }

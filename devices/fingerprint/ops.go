@@ -153,11 +153,11 @@ func (r *Reader) simple(ctx context.Context, op Op, body []byte) ([]byte, error)
 	if err := r.requirePaired(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	tctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	f, err := r.exchange(ctx, op, body, nil, nil, false)
+	f, err := r.exchange(tctx, op, body, nil, nil, false)
 	if err != nil {
-		return nil, err
+		return nil, timedOut(ctx, err)
 	}
 	if f.Status != StatusOK {
 		return nil, finalErr(f.Status)
@@ -177,12 +177,12 @@ func (r *Reader) Pair(ctx context.Context, key []byte) error {
 		return err
 	}
 	defer end()
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	tctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	k := append([]byte(nil), key...)
-	f, err := r.exchange(ctx, OpPair, k, nil, k, false)
+	f, err := r.exchange(tctx, OpPair, k, nil, k, false)
 	if err != nil {
-		return err
+		return timedOut(ctx, err)
 	}
 	if f.Status != StatusOK {
 		return finalErr(f.Status)
@@ -190,7 +190,7 @@ func (r *Reader) Pair(ctx context.Context, key []byte) error {
 	r.mu.Lock()
 	r.key = k
 	r.mu.Unlock()
-	return r.refreshInfo(ctx)
+	return timedOut(ctx, r.refreshInfo(tctx))
 }
 
 // finalErr is the error of a final status that is not a success.

@@ -137,7 +137,7 @@ func open(bus usb.Bus, d usb.DeviceInfo, s Sensor, key []byte, o options) (*Read
 	defer cancel()
 	if err := r.refreshInfo(ctx); err != nil {
 		r.Close()
-		return nil, err
+		return nil, timedOut(context.Background(), err)
 	}
 	return r, nil
 }

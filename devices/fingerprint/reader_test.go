@@ -322,3 +322,22 @@ func TestRatesThroughDriver(t *testing.T) {
 	t.Logf("false matches %d/%d, false non-matches %d/%d", fm, n, n-genuine, n)
 	closeAndCheck(t, r, dev)
 }
+
+// TestSilentReader: a device that takes commands but never answers gives ErrNoAnswer
+// at Open, within the timeout, and is released.
+func TestSilentReader(t *testing.T) {
+	s := pairedSim(t)
+	tp := &tap{}
+	tp.set(func([]byte) []byte { return nil }) // every reply lost
+	start := time.Now()
+	_, err := fp.Open(tapBus{s.Bus(), tp}, testKey, fp.WithTimeout(100*time.Millisecond))
+	if !errors.Is(err, fp.ErrNoAnswer) {
+		t.Errorf("open a silent reader: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if dev := s.Device(); dev.Claimed() || dev.Opens() != 0 {
+		t.Error("a failed Open left the reader claimed")
+	}
+}
