@@ -14,7 +14,7 @@ var (
 	ErrReplayed      = errors.New("the fingerprint reader's reply did not answer the command just sent (an old reply was repeated): nothing was accepted; report it to an administrator")
 	ErrNotPaired     = errors.New("the fingerprint reader is not paired with this terminal: an administrator pairs it before it can be used")
 	ErrAlreadyPaired = errors.New("the fingerprint reader is already paired: reset it to its factory state (this erases its enrolled fingers) before pairing it again")
-	ErrRefused       = errors.New("the fingerprint reader refused the command's authentication: it is paired with another terminal's key; an administrator resets and pairs it again")
+	ErrRefused       = errors.New("the fingerprint reader refused the command's authentication (it was altered on the way): try again, and report it to an administrator if it happens again")
 	ErrCancelled     = errors.New("the fingerprint operation was cancelled")
 	ErrBadSlot       = errors.New("the fingerprint reader has no such slot")
 	ErrSlotInUse     = errors.New("that slot of the fingerprint reader already holds a finger: delete it first")
