@@ -120,3 +120,28 @@ func TestReplayedReply(t *testing.T) {
 	}
 	closeAndCheck(t, r, dev)
 }
+
+// TestAlteredCommand: a delete whose slot is changed on the way is refused by the
+// reader (its MAC no longer verifies), and the driver reports ErrRefused.
+func TestAlteredCommand(t *testing.T) {
+	s := pairedSim(t)
+	tp := &tap{}
+	r, dev := openReader(t, s, tapBus{s.Bus(), tp})
+	enroll(t, r, s, "alice", 1, 1)
+	tp.mu.Lock()
+	tp.out = func(b []byte) []byte {
+		if f, err := fp.Parse(b); err == nil && f.Op == fp.OpDelete {
+			f.Body[3] = 1 // slot 2 becomes slot 1
+			return f.Marshal()
+		}
+		return b
+	}
+	tp.mu.Unlock()
+	if err := r.Delete(ctxT(t), 2); !errors.Is(err, fp.ErrRefused) {
+		t.Errorf("altered delete: %v, want ErrRefused", err)
+	}
+	if slots, err := r.List(ctxT(t)); err != nil || len(slots) != 1 || slots[0] != 1 {
+		t.Errorf("slots after the altered delete: %v, %v", slots, err)
+	}
+	closeAndCheck(t, r, dev)
+}

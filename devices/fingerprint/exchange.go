@@ -74,13 +74,14 @@ func check(cmd, f *Frame, seq uint16, key []byte, unauth bool) error {
 		return ErrNotPaired
 	}
 	if !VerifyMAC(ReplyMAC(key, cmd, f), f.MAC) {
-		// An unpaired reader cannot authenticate, and one paired with another key
-		// answers Pair under that key: these refusals are taken unauthenticated, as
+		// An unpaired reader cannot authenticate; one paired with another key
+		// answers Pair under that key; a reader that got an altered command MACs its
+		// refusal over what it received. These refusals are taken unauthenticated, as
 		// they only ever refuse (an Info saying "not paired" only restricts use).
 		switch {
 		case f.Status == StatusNotPaired && cmd.Op == OpInfo:
 			return nil
-		case f.Status == StatusNotPaired, f.Status == StatusAlreadyPaired:
+		case f.Status == StatusNotPaired, f.Status == StatusAlreadyPaired, f.Status == StatusBadMAC:
 			return statusErr(f.Status)
 		}
 		return ErrForged

@@ -115,8 +115,9 @@ type tapBus struct {
 }
 
 type tap struct {
-	mu sync.Mutex
-	in func(frame []byte) []byte // nil: pass through
+	mu  sync.Mutex
+	in  func(frame []byte) []byte // the reader's frames; nil: pass through
+	out func(frame []byte) []byte // the driver's frames; nil: pass through
 }
 
 func (t *tap) set(f func([]byte) []byte) { t.mu.Lock(); t.in = f; t.mu.Unlock() }
@@ -145,6 +146,16 @@ func (d tapDev) Claim(n, alt int) (usb.Interface, error) {
 type tapIntf struct {
 	usb.Interface
 	tap *tap
+}
+
+func (i tapIntf) Write(ctx context.Context, ep uint8, b []byte) (int, error) {
+	i.tap.mu.Lock()
+	f := i.tap.out
+	i.tap.mu.Unlock()
+	if f != nil {
+		b = f(slices.Clone(b))
+	}
+	return i.Interface.Write(ctx, ep, b)
 }
 
 // Read passes the reader's frame through the tap; a frame the tap turns into nil is
