@@ -4,8 +4,9 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 STATE   ?= state
 PERSONS ?= 100000
-# Debian packages the build and tests need (cgo for SQLite; python3 for the contract check).
-DEB_PACKAGES := gcc libc6-dev python3 systemd dpkg man-db softhsm2 swtpm swtpm-tools libssl-dev
+# Debian packages the build and tests need (cgo for SQLite and libusb; python3 for the
+# contract check; umockdev for the test of the real USB path).
+DEB_PACKAGES := gcc libc6-dev python3 systemd dpkg man-db softhsm2 swtpm swtpm-tools libssl-dev libusb-1.0-0-dev umockdev pkg-config
 
 VERSION ?= 0.1.0
 ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
@@ -52,6 +53,7 @@ FUZZTIME ?= 60s
 fuzz:
 	go test ./store/record -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./store/kana -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	go test ./devices/fingerprint -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 # The packaged binaries leave the simulators out (-tags nohwsim).
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps
