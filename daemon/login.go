@@ -41,7 +41,7 @@ func (st *stream) fail(err error) {
 
 // useReader claims the daemon's use of the reader for fn (one at a time), presenting
 // simFinger first when asked (simulated hardware only).
-func (s *Server) useReader(ctx context.Context, simFinger string, fn func(FingerReader) error) error {
+func (s *Server) useReader(ctx context.Context, simFinger string, enrol bool, fn func(FingerReader) error) error {
 	if s.reader == nil {
 		return errUnavailable("this jukitermd has no fingerprint reader configured")
 	}
@@ -52,7 +52,12 @@ func (s *Server) useReader(ctx context.Context, simFinger string, fn func(Finger
 		}
 		s.readerMu.Lock()
 		defer s.readerMu.Unlock()
-		if err := sim.Present(simFinger); err != nil {
+		present := sim.Present
+		if enrol {
+			present = sim.PresentForEnrol
+			defer sim.Lift()
+		}
+		if err := present(simFinger); err != nil {
 			return err
 		}
 		return fn(s.reader)
@@ -103,14 +108,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	prompt := func(p string) { out.send(api.LoginEvent{Prompt: p}) }
 	ctx, cancel := context.WithTimeout(r.Context(), LoginTimeout)
 	defer cancel()
-	var slot uint32
 	var matched bool
-	err = s.useReader(ctx, req.SimFinger, func(fr FingerReader) (err error) {
-		prompt(fmt.Sprintf("%s: place your finger on the reader", op.Name))
-		slot, matched, err = fr.Verify(ctx, prompt)
+	err = s.useReader(ctx, req.SimFinger, false, func(fr FingerReader) (err error) {
+		matched, err = fr.Verify(ctx, *op.Slot, prompt)
 		return err
 	})
-	if err != nil {
+	untrusted := errors.Is(err, ErrReaderUntrusted)
+	if untrusted {
+		s.log.Error("SECURITY: the fingerprint reader's answer failed its authentication during a sign-in", "operator", op.Name, "err", err)
+	}
+	if err != nil && !untrusted {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = errLogin(fmt.Sprintf("no finger was placed on the reader within %s: run `jukiterm login` again", LoginTimeout))
 		}
@@ -118,7 +125,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		out.fail(err)
 		return
 	}
-	if !matched || slot != *op.Slot {
+	if !matched {
 		l, err := s.store.SignInFailed(context.WithoutCancel(r.Context()), op.Name, s.sessions.now())
 		if err != nil {
 			out.fail(err)

@@ -82,7 +82,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 	prompt := func(p string) { out.send(api.LoginEvent{Prompt: p}) }
 	ctx, cancel := context.WithTimeout(r.Context(), 3*LoginTimeout)
 	defer cancel()
-	err = s.useReader(ctx, req.SimFinger, func(fr FingerReader) error {
+	err = s.useReader(ctx, req.SimFinger, true, func(fr FingerReader) error {
 		prompt(fmt.Sprintf("%s: place the finger to enrol on the reader, and lift it when asked", req.Name))
 		return fr.Enroll(ctx, slot, prompt)
 	})
@@ -92,7 +92,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 	}
 	actor := callerOf(r).Operator
 	if err := s.store.AddOperator(context.WithoutCancel(r.Context()), req.Name, req.Display, slot, roles, actor, req.Reason, s.sessions.now()); err != nil {
-		if derr := s.useReader(context.WithoutCancel(r.Context()), "", func(fr FingerReader) error { return fr.Delete(context.Background(), slot) }); derr != nil {
+		if derr := s.useReader(context.WithoutCancel(r.Context()), "", false, func(fr FingerReader) error { return fr.Delete(context.Background(), slot) }); derr != nil {
 			s.log.Error("remove an enrolled template whose operator was not recorded", "slot", slot, "err", derr)
 		}
 		out.fail(asBadRequest(err))

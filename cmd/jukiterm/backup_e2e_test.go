@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jukiterm/daemon/client"
 )
 
 // terminal is a state directory made by `jukiterm init --state`.
@@ -23,7 +26,7 @@ type terminal struct {
 
 func initTerminal(t *testing.T, bin, dir string) terminal {
 	t.Helper()
-	r := cli(t, bin, "", "init", "--state", dir)
+	r := cli(t, bin, "", "init", "--state", dir, "--demo")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	tm := terminal{dir: dir, conf: filepath.Join(dir, "jukiterm.conf"), socket: filepath.Join(dir, "jukiterm.sock"),
 		secret: strings.TrimSpace(lines[len(lines)-1])}
@@ -46,7 +49,8 @@ func (tm terminal) serve(t *testing.T, bin string) func() {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	for i := 0; ; i++ {
-		if r := cli(t, bin, tm.socket, "stats"); r.code == 0 {
+		if client.New(tm.socket).Health(context.Background()) == nil {
+			signInAdmin(t, bin, tm.socket)
 			break
 		}
 		select {

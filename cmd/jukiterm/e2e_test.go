@@ -2,16 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"jukiterm/daemon/client"
 	"jukiterm/store/record"
 )
 
@@ -31,10 +34,22 @@ type run struct {
 	code           int
 }
 
+// runtimeDirs gives each test its own XDG_RUNTIME_DIR, where jukiterm keeps sessions.
+var runtimeDirs sync.Map
+
+func runtimeDir(t *testing.T) string {
+	if d, ok := runtimeDirs.Load(t.Name()); ok {
+		return d.(string)
+	}
+	d := t.TempDir()
+	runtimeDirs.Store(t.Name(), d)
+	return d
+}
+
 func cli(t *testing.T, bin, socket string, args ...string) run {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "jukiterm"), args...)
-	cmd.Env = append(os.Environ(), "JUKITERM_SOCKET="+socket)
+	cmd.Env = append(os.Environ(), "JUKITERM_SOCKET="+socket, "XDG_RUNTIME_DIR="+runtimeDir(t))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -47,6 +62,26 @@ func cli(t *testing.T, bin, socket string, args ...string) run {
 	return run{out.String(), errb.String(), code}
 }
 
+// signIn signs the test's user in as name with the simulated finger.
+func signIn(t *testing.T, bin, socket, name string) {
+	t.Helper()
+	if r := cli(t, bin, socket, "login", "--sim-finger", name); r.code != 0 || !strings.Contains(r.stdout, "Signed in as "+name) {
+		t.Fatalf("login as %s: %+v", name, r)
+	}
+}
+
+// signInAdmin signs in as the demo administrator and makes sure it may also search
+// (tests that ingest, search and administer in one session).
+func signInAdmin(t *testing.T, bin, socket string) {
+	t.Helper()
+	signIn(t, bin, socket, "admin")
+	if r := cli(t, bin, socket, "whoami"); !strings.Contains(r.stdout, "operator") {
+		if r := cli(t, bin, socket, "rights", "grant", "admin", "operator", "--reason", "test"); r.code != 0 {
+			t.Fatalf("grant: %+v", r)
+		}
+	}
+}
+
 func myNumber(first11 string) string { return first11 + fmt.Sprint(record.MyNumberCheckDigit(first11)) }
 
 // TestEndToEnd drives the real binaries as a new user would: init, start the daemon,
@@ -54,7 +89,8 @@ func myNumber(first11 string) string { return first11 + fmt.Sprint(record.MyNumb
 func TestEndToEnd(t *testing.T) {
 	bin := binaries(t)
 	state := filepath.Join(t.TempDir(), "state")
-	if r := cli(t, bin, "", "init", "--state", state); r.code != 0 || !strings.Contains(r.stdout, "jukitermd --config") {
+	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 || !strings.Contains(r.stdout, "jukitermd --config") ||
+		!strings.Contains(r.stdout, "Enrolled operator operator") {
 		t.Fatalf("init: %+v", r)
 	}
 	if r := cli(t, bin, "", "init", "--state", state); r.code == 0 || !strings.Contains(r.stderr, "already initialised") {
@@ -112,6 +148,14 @@ func TestEndToEnd(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "n.jsonl")
 	os.WriteFile(path, file.Bytes(), 0o600)
 
+	if r := cli(t, bin, socket, "ingest", path, "--json"); r.code != 2 || !strings.Contains(r.stderr, "not signed in") {
+		t.Fatalf("ingest without signing in: %+v", r)
+	}
+	signIn(t, bin, socket, "operator")
+	if r := cli(t, bin, socket, "ingest", path, "--json"); r.code != 2 || !strings.Contains(r.stderr, "does not hold the right") {
+		t.Fatalf("ingest as an operator: %+v", r)
+	}
+	signIn(t, bin, socket, "admin")
 	r := cli(t, bin, socket, "ingest", path, "--json")
 	var res struct {
 		Applied, Duplicates, Rejected int
@@ -133,6 +177,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("missing file: %+v", r)
 	}
 
+	if r := cli(t, bin, socket, "search", "--kana", "やまさき じゅんこ"); r.code != 2 || !strings.Contains(r.stderr, "does not hold the right to search") {
+		t.Fatalf("search as the administrator: %+v", r)
+	}
+	signIn(t, bin, socket, "operator")
 	r = cli(t, bin, socket, "search", "--kana", "やまさき じゅんこ", "--json")
 	var recs []map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil || r.code != 0 || len(recs) != 1 || recs[0]["name_kana_seion"] != "ヤマサキシユンコ" {
@@ -209,7 +257,7 @@ func TestRecoveryDrill(t *testing.T) {
 				break wait
 			case <-time.After(30 * time.Millisecond):
 			}
-			if st := cli(t, bin, socket, "stats"); st.code == 0 || i > 300 {
+			if client.New(socket).Health(context.Background()) == nil || i > 300 {
 				cmd.Process.Signal(syscall.SIGTERM)
 				err = <-done
 				break

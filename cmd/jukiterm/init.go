@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
@@ -15,7 +16,8 @@ import (
 )
 
 func (a *app) initCmd() *cobra.Command {
-	var state, confFile string
+	var state, confFile, adminName string
+	var demo bool
 	c := &cobra.Command{
 		Use:   "init (--state DIR | --config FILE)",
 		Short: "Create a new, empty identity file and its configuration in DIR",
@@ -42,6 +44,11 @@ func (a *app) initCmd() *cobra.Command {
 				if err := store.Create(cfg.Database); err != nil {
 					os.Remove(cfg.KeyFile) // its recovery secret was never shown
 					return fmt.Errorf("create the identity file: %w", err)
+				}
+				if err := enrolFirst(cfg, adminName, demo); err != nil {
+					os.Remove(cfg.Database)
+					os.Remove(cfg.KeyFile)
+					return err
 				}
 				fmt.Printf("Created the storage key %s and the identity file %s (for %s).\n", cfg.KeyFile, cfg.Database, confFile)
 				writeSigningPub(cfg)
@@ -73,6 +80,9 @@ func (a *app) initCmd() *cobra.Command {
 			if err == nil {
 				err = initBackupKeys(cfg, id)
 			}
+			if err == nil {
+				err = enrolFirst(cfg, adminName, demo)
+			}
 			if err != nil {
 				if os.IsNotExist(statErr) {
 					os.RemoveAll(dir) // nothing half-made stays behind
@@ -89,7 +99,46 @@ func (a *app) initCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&state, "state", "", "state directory to create (database, configuration, socket)")
 	c.Flags().StringVar(&confFile, "config", "", "an existing configuration: create only the identity file it names")
+	c.Flags().StringVar(&adminName, "admin", "admin", "the first administrator's operator name (enrolled with a finger at init)")
+	c.Flags().BoolVar(&demo, "demo", false, "simulated hardware only: also enrol the demo operators `operator` and `auditor`")
 	return c
+}
+
+// enrolFirst pairs the reader and enrols the first administrator (and, with demo, the
+// demo operators), printing what the person at the reader should do.
+func enrolFirst(cfg config.Config, admin string, demo bool) error {
+	if demo && cfg.Hardware != "sim" {
+		return withCode(exitUsage, errors.New("--demo enrols simulated demo operators and is for hardware = \"sim\" only"))
+	}
+	ops := []hw.FirstOperator{{Name: admin, Display: "管理者 (administrator)", Roles: []store.Role{store.RoleAdministrator},
+		Reason: "first administrator, enrolled at jukiterm init"}}
+	if demo {
+		ops = append(ops,
+			hw.FirstOperator{Name: "operator", Display: "操作者 (demo operator)", Reason: "demo operator (jukiterm init --demo)",
+				Roles: []store.Role{store.RoleOperator, store.RoleProvision, store.RoleDisclosure}},
+			hw.FirstOperator{Name: "auditor", Display: "監査者 (demo auditor)", Reason: "demo auditor (jukiterm init --demo)",
+				Roles: []store.Role{store.RoleAuditor}})
+	}
+	quiet := cfg.Hardware == "sim"
+	if err := hw.EnrolFirst(cfg, ops, func(p string) {
+		if !quiet {
+			fmt.Fprintln(os.Stderr, p)
+		}
+	}); err != nil {
+		return fmt.Errorf("enrol the first operators: %w%s", err, hw.WhatToDo(err))
+	}
+	for _, op := range ops {
+		fmt.Printf("Enrolled operator %s (%s).\n", op.Name, rolesOf(op.Roles))
+	}
+	return nil
+}
+
+func rolesOf(roles []store.Role) string {
+	var s []string
+	for _, r := range roles {
+		s = append(s, string(r))
+	}
+	return strings.Join(s, ", ")
 }
 
 // printRecovery shows the recovery secret once; it is stored nowhere on the machine.

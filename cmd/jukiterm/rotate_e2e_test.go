@@ -72,7 +72,7 @@ func (d *daemonProc) stop(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	bin := binaries(t)
 	state := filepath.Join(t.TempDir(), "state")
-	r := cli(t, bin, "", "init", "--state", state)
+	r := cli(t, bin, "", "init", "--state", state, "--demo")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	secret := strings.TrimSpace(lines[len(lines)-1])
 	if r.code != 0 {
@@ -80,6 +80,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
 	d := startDaemon(t, bin, conf, socket)
+	signInAdmin(t, bin, socket)
 
 	residents := synth.Residents(21, 20000, record.Akita())
 	var file bytes.Buffer
@@ -116,6 +117,8 @@ func TestKeyRotation(t *testing.T) {
 	// Searches run without pause while the rotation starts; the daemon is killed
 	// once it has re-encrypted part of the file.
 	c := client.New(socket)
+	t.Setenv("XDG_RUNTIME_DIR", runtimeDir(t)) // where the CLI keeps the session
+	c.Token = readToken(socket)
 	var stop atomic.Bool
 	var searches atomic.Int64
 	var wg sync.WaitGroup
@@ -163,6 +166,7 @@ func TestKeyRotation(t *testing.T) {
 
 	// The next start continues the rotation; `keys rotate` follows it to the end.
 	d = startDaemon(t, bin, conf, socket)
+	signInAdmin(t, bin, socket)
 	r = cli(t, bin, socket, "keys", "rotate", "--json")
 	var st api.Rotation
 	if err := json.Unmarshal([]byte(r.stdout), &st); r.code != 0 || err != nil || !st.Finished || st.Done != st.Total || st.Total < 20000 {
@@ -188,6 +192,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("recover after the rotation: %v %s", err, out)
 	}
 	d = startDaemon(t, bin, conf, socket)
+	signInAdmin(t, bin, socket)
 	if after := answers(); after != before {
 		t.Fatal("answers after recovery differ from before the rotation")
 	}

@@ -112,7 +112,17 @@ func run(args []string) int {
 		defer os.Remove(cfg.Socket)
 		where = cfg.Socket
 	}
+	systemd.Status("opening the fingerprint reader")
+	reader, err := hw.OpenReader(cfg, keys.Token)
+	if err != nil {
+		return fail(1, "cannot open the fingerprint reader, so nobody could sign in: %v", err)
+	}
+	defer reader.Close()
+	if !reader.Paired() {
+		log.Warn("the fingerprint reader is not paired with this terminal: nobody can sign in until `jukiterm init` pairs it")
+	}
 	srv := daemon.New(st, log)
+	srv.SetReader(reader)
 	srv.SetRotator(rot)
 	srv.SetSessionLimits(daemon.SessionLimits{Idle: cfg.SessionIdle(), Max: cfg.SessionMax()})
 	srv.SetBackups(backups(cfg, keys, log))

@@ -65,7 +65,8 @@ func TestReadyOnlyOnceServingThenStopping(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	if got := untilReady(t, ch); !slices.Equal(got, []string{"STATUS=opening the HSM and the TPM",
-		"STATUS=unsealing the storage key", "STATUS=opening the identity file " + cfg.Database}) {
+		"STATUS=unsealing the storage key", "STATUS=opening the identity file " + cfg.Database,
+		"STATUS=opening the fingerprint reader"}) {
 		t.Fatalf("before READY: %q, want STATUS lines saying what it waits for", got)
 	}
 	if err := client.New(cfg.Socket).Health(context.Background()); err != nil {

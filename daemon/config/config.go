@@ -52,6 +52,9 @@ type Config struct {
 	BackupTime string `toml:"backup_time"`
 	// BackupKeep is how many of the newest backups are kept; default 14.
 	BackupKeep int `toml:"backup_keep"`
+	// ReaderKey holds the fingerprint reader's pairing key, wrapped by the HSM;
+	// default STATE_DIR/reader.key.
+	ReaderKey string `toml:"reader_key"`
 	// SessionIdleMinutes: a session without a request for this long locks; default 10.
 	SessionIdleMinutes int `toml:"session_idle_minutes"`
 	// SessionMaxHours: a session ends this long after sign-in; default 12.
@@ -79,6 +82,7 @@ func Default(stateDir string) Config {
 		TPM:        filepath.Join(stateDir, "tpm"),
 		PCRs:       []uint{7},
 		KeyFile:    filepath.Join(stateDir, "storage.key"),
+		ReaderKey:  filepath.Join(stateDir, "reader.key"),
 		BackupDir:  filepath.Join(stateDir, "backups"),
 		BackupTime: DefaultBackupTime,
 		BackupKeep: DefaultBackupKeep,
@@ -163,6 +167,10 @@ func Parse(path string, data []byte) (Config, error) {
 		c.KeyFile = filepath.Join(c.StateDir, "storage.key")
 	}
 	c.KeyFile = abs(dir, c.KeyFile)
+	if c.ReaderKey == "" {
+		c.ReaderKey = filepath.Join(c.StateDir, "reader.key")
+	}
+	c.ReaderKey = abs(dir, c.ReaderKey)
 	if len(c.PCRs) == 0 {
 		c.PCRs = []uint{7}
 	}
