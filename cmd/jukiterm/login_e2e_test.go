@@ -1,0 +1,81 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestLockoutSurvivesRestartAndKill: failed sign-ins count across a kill -9 and a
+// restart of jukitermd; after five in a row the next attempt must wait, without using
+// the reader; the failures are in the ledger-visible operator list; a correct finger
+// after the wait clears them.
+func TestLockoutSurvivesRestartAndKill(t *testing.T) {
+	bin := binaries(t)
+	state := filepath.Join(t.TempDir(), "state")
+	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	fail := func(n int) {
+		t.Helper()
+		r := cli(t, bin, socket, "login", "operator", "--sim-finger", "unknown")
+		if r.code == 0 || !strings.Contains(r.stderr, "not recognised") || !strings.Contains(r.stderr, "("+string(rune('0'+n))+" failed attempts in a row)") {
+			t.Fatalf("failed attempt %d: %+v", n, r)
+		}
+	}
+	d := startDaemon(t, bin, conf, socket)
+	fail(1)
+	fail(2)
+	// Another operator's finger is a failure for the operator named.
+	if r := cli(t, bin, socket, "login", "operator", "--sim-finger", "auditor"); r.code == 0 || !strings.Contains(r.stderr, "(3 failed attempts in a row)") {
+		t.Fatalf("another operator's finger: %+v", r)
+	}
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+	d = startDaemon(t, bin, conf, socket)
+	fail(4)
+	d.stop(t)
+	d = startDaemon(t, bin, conf, socket)
+	fail(5)
+	r := cli(t, bin, socket, "login", "--sim-finger", "operator")
+	if r.code == 0 || !strings.Contains(r.stderr, "wait") || strings.Contains(r.stderr, "Place your finger") {
+		t.Fatalf("a sixth attempt at once: %+v", r)
+	}
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+	d = startDaemon(t, bin, conf, socket)
+	if r := cli(t, bin, socket, "login", "--sim-finger", "operator"); r.code == 0 || !strings.Contains(r.stderr, "wait") {
+		t.Fatalf("after a kill -9, the wait is forgotten: %+v", r)
+	}
+	signIn(t, bin, socket, "admin")
+	if r := cli(t, bin, socket, "operator", "list"); r.code != 0 || !strings.Contains(r.stdout, "operator") {
+		t.Fatalf("operator list: %+v", r)
+	} else {
+		found := false
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if strings.HasPrefix(l, "operator  操作者") {
+				found = true
+				if !strings.Contains(l, " 5 ") {
+					t.Fatalf("the operator list does not show 5 failures: %q", l)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("the operator list has no line for operator:\n%s", r.stdout)
+		}
+	}
+	if r := cli(t, bin, socket, "rights", "reset", "operator", "--reason", "本人確認済み"); r.code != 0 {
+		t.Fatalf("reset: %+v", r)
+	}
+	signIn(t, bin, socket, "operator")
+	if r := cli(t, bin, socket, "rights", "ledger"); r.code != 2 || !strings.Contains(r.stderr, "does not hold the right") {
+		t.Fatalf("the ledger as an operator: %+v", r)
+	}
+	signIn(t, bin, socket, "auditor")
+	if r := cli(t, bin, socket, "rights", "ledger"); r.code != 0 || !strings.Contains(r.stdout, "reset") || !strings.Contains(r.stdout, "本人確認済み") {
+		t.Fatalf("the ledger: %+v", r)
+	}
+	d.stop(t)
+}
