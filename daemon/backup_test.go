@@ -85,9 +85,10 @@ func TestBackupAPI(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Kind != api.KindBusy || ae.Status != 409 {
 		t.Fatalf("a second backup at once: %v", err)
 	}
+	saved := backupBlockedByRotation
 	backupBlockedByRotation = func(*store.Store) bool { return true }
 	_, err = f.cl.Backup(context.Background())
-	backupBlockedByRotation = func(*store.Store) bool { return false }
+	backupBlockedByRotation = saved
 	if !errors.As(err, &ae) || ae.Kind != api.KindBusy || !strings.Contains(err.Error(), "rotation") {
 		t.Fatalf("a backup during a rotation: %v", err)
 	}

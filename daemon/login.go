@@ -39,19 +39,29 @@ func (st *stream) fail(err error) {
 	st.send(api.LoginEvent{Error: ae})
 }
 
-// useReader claims the daemon's use of the reader for fn (one at a time), presenting
-// simFinger first when asked (simulated hardware only).
-func (s *Server) useReader(ctx context.Context, simFinger string, enrol bool, fn func(FingerReader) error) error {
+// useReader claims the daemon's use of the reader for fn (one at a time; a caller
+// waits for the claim until ctx ends), presenting simFinger first when asked
+// (simulated hardware only). fn gets the reader and a context that starts its own
+// timeout (limit) only once the claim is held.
+func (s *Server) useReader(ctx context.Context, simFinger string, enrol bool, limit time.Duration, fn func(context.Context, FingerReader) error) error {
 	if s.reader == nil {
 		return errUnavailable("this jukitermd has no fingerprint reader configured")
 	}
+	var sim SimFinger
 	if simFinger != "" {
-		sim, ok := s.reader.(SimFinger)
-		if !ok {
+		var ok bool
+		if sim, ok = s.reader.(SimFinger); !ok {
 			return badRequest("--sim-finger works only with simulated hardware (hardware = \"sim\")")
 		}
-		s.readerMu.Lock()
-		defer s.readerMu.Unlock()
+	}
+	select {
+	case s.readerSem <- struct{}{}:
+		defer func() { <-s.readerSem }()
+	case <-ctx.Done():
+		return &api.Error{Status: http.StatusConflict, Kind: api.KindBusy,
+			Message: "the fingerprint reader is busy with another sign-in or enrolment: try again in a moment"}
+	}
+	if sim != nil {
 		present := sim.Present
 		if enrol {
 			present = sim.PresentForEnrol
@@ -60,11 +70,10 @@ func (s *Server) useReader(ctx context.Context, simFinger string, enrol bool, fn
 		if err := present(simFinger); err != nil {
 			return err
 		}
-		return fn(s.reader)
 	}
-	s.readerMu.Lock()
-	defer s.readerMu.Unlock()
-	return fn(s.reader)
+	octx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	return fn(octx, s.reader)
 }
 
 // errLogin is a sign-in attempt that did not succeed (unknown operator, lockout, finger
@@ -79,60 +88,46 @@ func errUnavailable(msg string) error {
 }
 
 // login signs an operator in with a finger on the reader (1:1: the finger must match
-// that operator's enrolled template). Failed matches count toward the lockout.
+// that operator's enrolled template). Attempts are serialised on the reader claim, and
+// the lockout is checked under it, so parallel attempts cannot pass one check
+// together; failed matches count toward the lockout before the answer is given.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var req api.LoginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
-	now := s.sessions.now()
-	op, err := s.store.GetOperator(r.Context(), req.Operator)
-	switch {
-	case errors.Is(err, store.ErrNoOperator):
-		writeError(w, errLogin(fmt.Sprintf("no operator %q is registered on this terminal: check the name, or ask an administrator to enrol you", req.Operator)))
-		return
-	case err != nil:
+	if _, err := s.signInTarget(r.Context(), req.Operator); err != nil {
 		writeError(w, err)
-		return
-	case op.Slot == nil:
-		writeError(w, errLogin(fmt.Sprintf("operator %s has no finger enrolled: ask an administrator to enrol it", op.Name)))
-		return
-	}
-	if _, err := s.store.SignInAllowed(r.Context(), op.Name, now); err != nil {
-		s.log.Warn("sign-in refused", "operator", op.Name, "reason", err.Error())
-		writeError(w, errLogin(err.Error()))
 		return
 	}
 	out := newStream(w)
 	prompt := func(p string) { out.send(api.LoginEvent{Prompt: p}) }
-	ctx, cancel := context.WithTimeout(r.Context(), LoginTimeout)
-	defer cancel()
-	var matched bool
-	err = s.useReader(ctx, req.SimFinger, false, func(fr FingerReader) (err error) {
+	var op store.Operator
+	var matched, untrusted bool
+	err := s.useReader(r.Context(), req.SimFinger, false, LoginTimeout, func(ctx context.Context, fr FingerReader) error {
+		var err error
+		if op, err = s.signInTarget(ctx, req.Operator); err != nil {
+			return err
+		}
 		matched, err = fr.Verify(ctx, *op.Slot, prompt)
-		return err
-	})
-	untrusted := errors.Is(err, ErrReaderUntrusted)
-	if untrusted {
-		s.log.Error("SECURITY: the fingerprint reader's answer failed its authentication during a sign-in", "operator", op.Name, "err", err)
-	}
-	if err != nil && !untrusted {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = errLogin(fmt.Sprintf("no finger was placed on the reader within %s: run `jukiterm login` again", LoginTimeout))
+		if untrusted = errors.Is(err, ErrReaderUntrusted); untrusted {
+			s.log.Error("SECURITY: the fingerprint reader's answer failed its authentication during a sign-in", "operator", op.Name, "err", err)
+			err = nil
 		}
-		s.log.Warn("sign-in did not complete", "operator", op.Name, "err", err)
-		out.fail(err)
-		return
-	}
-	if !matched {
-		l, err := s.store.SignInFailed(context.WithoutCancel(r.Context()), op.Name, s.sessions.now())
+		if err != nil || matched {
+			return err
+		}
+		// Counted before the claim is released: the next attempt sees it.
+		l, err := s.store.SignInFailed(context.WithoutCancel(ctx), op.Name, s.sessions.now())
 		if err != nil {
-			out.fail(err)
-			return
+			return err
 		}
-		s.log.Warn("sign-in failed: finger not recognised", "operator", op.Name, "failures", l.Failures)
+		s.log.Warn("sign-in failed: finger not recognised", "operator", op.Name, "failures", l.Failures, "untrusted_reader_answer", untrusted)
 		msg := fmt.Sprintf("the finger was not recognised as %s's (%d failed attempts in a row)", op.Name, l.Failures)
+		if untrusted {
+			msg = fmt.Sprintf("the reader's answer could not be trusted and counts as a failed attempt (%d in a row); report it to an administrator", l.Failures)
+		}
 		switch {
 		case l.Disabled:
 			s.sessions.end(op.Name)
@@ -142,25 +137,62 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		default:
 			msg += ": try again, with the finger flat on the reader"
 		}
-		out.fail(errLogin(msg))
-		return
+		return errLogin(msg)
+	})
+	if err == nil {
+		err = s.openSession(r, op.Name, out)
 	}
-	if err := s.store.SignInSucceeded(context.WithoutCancel(r.Context()), op.Name, s.sessions.now()); err != nil {
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = errLogin(fmt.Sprintf("no finger was placed on the reader within %s: run `jukiterm login` again", LoginTimeout))
+		}
+		s.log.Warn("sign-in did not complete", "operator", req.Operator, "err", err)
 		out.fail(err)
-		return
+	}
+}
+
+// signInTarget returns the operator to sign in, or why they may not try now.
+func (s *Server) signInTarget(ctx context.Context, name string) (store.Operator, error) {
+	op, err := s.store.GetOperator(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNoOperator):
+		return op, errLogin(fmt.Sprintf("no operator %q is registered on this terminal: check the name, or ask an administrator to enrol you", name))
+	case err != nil:
+		return op, err
+	case op.Slot == nil:
+		return op, errLogin(fmt.Sprintf("operator %s has no finger enrolled on this terminal's reader: ask an administrator to enrol it", op.Name))
+	}
+	if _, err := s.store.SignInAllowed(ctx, op.Name, s.sessions.now()); err != nil {
+		s.log.Warn("sign-in refused", "operator", op.Name, "reason", err.Error())
+		return op, errLogin(err.Error())
+	}
+	return op, nil
+}
+
+// openSession records the success and opens the session with the operator's rights
+// as they are now (a revocation during the wait at the reader applies).
+func (s *Server) openSession(r *http.Request, name string, out *stream) error {
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.store.SignInSucceeded(ctx, name, s.sessions.now()); err != nil {
+		return err
+	}
+	op, err := s.store.GetOperator(ctx, name)
+	if err != nil {
+		return err
 	}
 	token := s.sessions.open(op.Name, peerOf(r).UID, op.Rights)
 	s.log.Info("signed in", "operator", op.Name, "uid", peerOf(r).UID)
 	info := sessionInfo(op.Name, op.Rights, s.sessions.limits, s.sessions.now())
 	info.Token = token
 	out.send(api.LoginEvent{Session: &info})
+	return nil
 }
 
 func sessionInfo(name string, rights []store.Right, l SessionLimits, signedIn time.Time) api.SessionInfo {
 	info := api.SessionInfo{Operator: name, Roles: []string{}, IdleMinutes: int(l.Idle.Minutes()),
 		SignedInAt: signedIn.UTC().Format(time.RFC3339)}
 	o := store.Operator{Rights: rights}
-	for _, r := range o.ActiveRoles(time.Now()) {
+	for _, r := range o.ActiveRoles(signedIn) {
 		info.Roles = append(info.Roles, string(r))
 	}
 	return info

@@ -63,39 +63,44 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("give the reason for the rights ledger (--reason, e.g. the 辞令 number)"))
 		return
 	}
-	ops, err := s.store.Operators(r.Context())
-	if err != nil {
-		writeError(w, err)
+	if _, err := s.store.GetOperator(r.Context(), req.Name); err == nil {
+		writeError(w, badRequest(fmt.Sprintf("operator %s is registered already", req.Name)))
 		return
-	}
-	slot := uint32(1)
-	for _, o := range ops {
-		if o.Name == req.Name {
-			writeError(w, badRequest(fmt.Sprintf("operator %s is registered already", req.Name)))
-			return
-		}
-		if o.Slot != nil && *o.Slot >= slot {
-			slot = *o.Slot + 1
-		}
 	}
 	out := newStream(w)
 	prompt := func(p string) { out.send(api.LoginEvent{Prompt: p}) }
-	ctx, cancel := context.WithTimeout(r.Context(), 3*LoginTimeout)
-	defer cancel()
-	err = s.useReader(ctx, req.SimFinger, true, func(fr FingerReader) error {
+	actor := callerOf(r).Operator
+	var slot uint32
+	// The slot is chosen, filled and recorded under the reader claim, so two
+	// enrolments cannot pick the same one.
+	err = s.useReader(r.Context(), req.SimFinger, true, 3*LoginTimeout, func(ctx context.Context, fr FingerReader) error {
+		ops, err := s.store.Operators(ctx)
+		if err != nil {
+			return err
+		}
+		slot = 1
+		for _, o := range ops {
+			if o.Slot != nil && *o.Slot >= slot {
+				slot = *o.Slot + 1
+			}
+		}
+		// A template that no operator owns (left by an interrupted enrolment) is
+		// removed first.
+		fr.Delete(ctx, slot)
 		prompt(fmt.Sprintf("%s: place the finger to enrol on the reader, and lift it when asked", req.Name))
-		return fr.Enroll(ctx, slot, prompt)
+		if err := fr.Enroll(ctx, slot, prompt); err != nil {
+			return err
+		}
+		if err := s.store.AddOperator(context.WithoutCancel(ctx), req.Name, req.Display, slot, roles, actor, req.Reason, s.sessions.now()); err != nil {
+			if derr := fr.Delete(context.WithoutCancel(ctx), slot); derr != nil {
+				s.log.Error("remove an enrolled template whose operator was not recorded", "slot", slot, "err", derr)
+			}
+			return asBadRequest(err)
+		}
+		return nil
 	})
 	if err != nil {
 		out.fail(err)
-		return
-	}
-	actor := callerOf(r).Operator
-	if err := s.store.AddOperator(context.WithoutCancel(r.Context()), req.Name, req.Display, slot, roles, actor, req.Reason, s.sessions.now()); err != nil {
-		if derr := s.useReader(context.WithoutCancel(r.Context()), "", false, func(fr FingerReader) error { return fr.Delete(context.Background(), slot) }); derr != nil {
-			s.log.Error("remove an enrolled template whose operator was not recorded", "slot", slot, "err", derr)
-		}
-		out.fail(asBadRequest(err))
 		return
 	}
 	s.log.Info("operator enrolled", "operator", req.Name, "slot", slot, "by", actor)

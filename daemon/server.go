@@ -18,13 +18,13 @@ import (
 
 // Server serves the local API for one open store.
 type Server struct {
-	store    *store.Store
-	log      *slog.Logger
-	rotator  KeyRotator
-	sessions *sessions
-	reader   FingerReader
-	readerMu sync.Mutex // one claim of the reader at a time
-	http     *http.Server
+	store     *store.Store
+	log       *slog.Logger
+	rotator   KeyRotator
+	sessions  *sessions
+	reader    FingerReader
+	readerSem chan struct{} // one claim of the reader at a time
+	http      *http.Server
 
 	ctx    context.Context // ends when shutdown begins: long requests stop at a safe point
 	cancel context.CancelFunc
@@ -37,7 +37,8 @@ type Server struct {
 // New returns a server for st. It does not listen until Serve.
 func New(st *store.Store, log *slog.Logger) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{store: st, log: log, ctx: ctx, cancel: cancel, sessions: newSessions(SessionLimits{})}
+	s := &Server{store: st, log: log, ctx: ctx, cancel: cancel, sessions: newSessions(SessionLimits{}),
+		readerSem: make(chan struct{}, 1)}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

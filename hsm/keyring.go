@@ -159,11 +159,24 @@ func OpenKey(tok *Token, tpm transport.TPM, kf *KeyFile) (*DEK, error) {
 }
 
 // Reseal seals the storage key again to the current PCR values (after a planned
-// change, such as a firmware update, while the key is open).
+// change, such as a firmware update, while the key is open). The new key of a
+// rotation under way is sealed again too; it must open (it is sealed like the other).
 func Reseal(tok *Token, tpm transport.TPM, kf *KeyFile, dek *DEK, pcrs []uint) error {
 	s, err := sealDEK(tok, tpm, dek, pcrs)
 	if err != nil {
 		return err
+	}
+	if kf.Next != nil {
+		next, err := OpenNext(tok, tpm, kf)
+		if err != nil {
+			return fmt.Errorf("the new key of the rotation under way does not open, so it cannot be re-sealed: %w (use `jukiterm keys recover` with the recovery secret)", err)
+		}
+		ns, err := sealDEK(tok, tpm, next, pcrs)
+		next.Destroy()
+		if err != nil {
+			return err
+		}
+		kf.Next.Sealed = ns
 	}
 	kf.Sealed = s
 	return nil
@@ -176,10 +189,26 @@ func Recover(tok *Token, tpm transport.TPM, kf *KeyFile, secret string, pcrs []u
 	if err != nil {
 		return nil, err
 	}
-	if err := Reseal(tok, tpm, kf, dek, pcrs); err != nil {
+	s, err := sealDEK(tok, tpm, dek, pcrs)
+	if err != nil {
 		dek.Destroy()
 		return nil, err
 	}
+	if kf.Next != nil { // the new key of a rotation under way: recovered the same way
+		next, err := kf.RecoveryKey(secret, kf.Next.Recovery)
+		if err != nil {
+			dek.Destroy()
+			return nil, fmt.Errorf("the new key of the rotation under way: %w", err)
+		}
+		ns, err := sealDEK(tok, tpm, next, pcrs)
+		next.Destroy()
+		if err != nil {
+			dek.Destroy()
+			return nil, err
+		}
+		kf.Next.Sealed = ns
+	}
+	kf.Sealed = s
 	return dek, nil
 }
 

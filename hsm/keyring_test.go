@@ -126,3 +126,39 @@ func TestRotationKeepsRecovery(t *testing.T) {
 		t.Fatalf("a garbled copy: %v", err)
 	}
 }
+
+// TestRecoverDuringRotation: after a boot-state change in the middle of a rotation,
+// recovery restores both keys, and reseal seals both.
+func TestRecoverDuringRotation(t *testing.T) {
+	tok, _ := newToken(t)
+	tpm, err := simulator.OpenSimulator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Close()
+	kf, old, secret, err := CreateKey(tok, tpm, []uint{16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := kf.BeginRotation(tok, tpm, []uint{16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extend(t, tpm, 16)
+	defer reset(t, tpm, 16)
+	if _, err := OpenNext(tok, tpm, kf); !errors.Is(err, ErrPCRChanged) {
+		t.Fatalf("the new key after a PCR change: %v", err)
+	}
+	got, err := Recover(tok, tpm, kf, secret, []uint{16})
+	if err != nil || !bytes.Equal(got.key, old.key) {
+		t.Fatalf("recover: %v", err)
+	}
+	n, err := OpenNext(tok, tpm, kf)
+	if err != nil || !bytes.Equal(n.key, next.key) {
+		t.Fatalf("the new key after recovery: %v", err)
+	}
+	extend(t, tpm, 16)
+	if err := Reseal(tok, tpm, kf, got, []uint{16}); err == nil {
+		t.Fatal("reseal with a new key that does not open succeeded")
+	}
+}

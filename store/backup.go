@@ -56,6 +56,15 @@ func (s *Store) Backup(ctx context.Context, dst string) (info BackupInfo, err er
 		&info.UpdateSeq, &info.Persons, &info.Removed, &info.SchemaVersion); err != nil {
 		return info, fmt.Errorf("backup: read the file's counts: %w", err)
 	}
+	// A key rotation that began after the caller checked would leave rows under two
+	// keys in this snapshot, and the key file's copy names only one.
+	var rotating bool
+	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM meta WHERE name = 'rotation_to')`).Scan(&rotating); err != nil {
+		return info, fmt.Errorf("backup: %w", err)
+	}
+	if rotating {
+		return info, fmt.Errorf("backup: %w", ErrRotating)
+	}
 
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {

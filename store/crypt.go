@@ -64,7 +64,7 @@ var ErrNoKeys = errors.New("no storage key: the identity file is encrypted and c
 var ErrWrongKey = errors.New("the identity file belongs to another storage key: it cannot be served with this one")
 
 // ErrOldFormat says the file was made by a build that stored records in the clear.
-var ErrOldFormat = errors.New("the identity file has the plaintext layout of an earlier development build and cannot be opened")
+var ErrOldFormat = errors.New("the identity file was made by an earlier development build whose layout cannot be carried over: make a new identity file (jukiterm init) and ingest the notifications again")
 
 // checkKey binds the file to its storage key: the first open of an empty file records
 // a check value; every later open must match it, so that no file is served (or

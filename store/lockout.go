@@ -28,7 +28,7 @@ type Lockout struct {
 }
 
 // ErrSignInDisabled says biometric sign-in is disabled for the operator.
-var ErrSignInDisabled = errors.New("biometric sign-in is disabled for this operator after too many failed attempts: an administrator must reset it (jukiterm rights reset NAME)")
+var ErrSignInDisabled = errors.New("biometric sign-in is disabled for this operator after too many failed attempts: an administrator must reset it (jukiterm rights reset with the operator's name)")
 
 // WaitError says an attempt came too soon after the last failures.
 type WaitError struct{ RetryAt, Now time.Time }
@@ -89,11 +89,18 @@ func (s *Store) SignInFailed(ctx context.Context, name string, now time.Time) (L
 	return l, err
 }
 
-// SignInSucceeded clears name's failures and records the sign-in.
+// SignInSucceeded clears name's failures and records the sign-in; it refuses an
+// operator whose biometric sign-in was disabled meanwhile (ErrSignInDisabled).
 func (s *Store) SignInSucceeded(ctx context.Context, name string, now time.Time) error {
 	return s.writeTx(func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE operators SET failures = 0, last_login = ? WHERE name = ? AND disabled = 0`, stamp(now), name)
-		return err
+		r, err := tx.Exec(`UPDATE operators SET failures = 0, last_login = ? WHERE name = ? AND disabled = 0 AND removed_at IS NULL`, stamp(now), name)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return ErrSignInDisabled
+		}
+		return nil
 	})
 }
 

@@ -15,7 +15,7 @@ import (
 // continues where it stopped. No ingest runs while a rotation is under way.
 
 // ErrRotating is returned by Ingest during a key rotation.
-var ErrRotating = errors.New("a storage key rotation is under way: notifications are accepted again when it has finished (jukiterm stats shows its progress); send the file again then")
+var ErrRotating = errors.New("a storage key rotation is under way: notifications are accepted again when it has finished (`jukiterm keys rotate` shows its progress); send the file again then")
 
 // ErrIngestRunning is returned by Rotate while an ingest runs.
 var ErrIngestRunning = errors.New("an ingest is running: start the key rotation when it has finished")
@@ -92,6 +92,11 @@ func (s *Store) Rotate(ctx context.Context, next *Keys, progress func(RotationPr
 	}
 	return s.finishRotation(next)
 }
+
+// BeginRotation records that the file is rotating to next (the key file must hold next
+// already): from then on reads accept rows under either key and ingests are refused.
+// It fails, changing nothing, while an ingest runs. Rotate then does the work.
+func (s *Store) BeginRotation(next *Keys) error { return s.beginRotation(next) }
 
 func (s *Store) beginRotation(next *Keys) error {
 	s.mu.Lock()

@@ -65,6 +65,17 @@ func migrate(db *sql.DB) error {
 	if v > len(migrations) {
 		return fmt.Errorf("the database has schema version %d, newer than this jukiterm (%d): install the newer jukiterm", v, len(migrations))
 	}
+	if v == 1 {
+		// Files of schema 1 made before notification digests were encrypted hold a
+		// keyed hash there, which no key rotation could carry over.
+		var old bool
+		if err := db.QueryRow(`SELECT EXISTS (SELECT 1 FROM notifications)`).Scan(&old); err != nil {
+			return err
+		}
+		if old {
+			return ErrOldFormat
+		}
+	}
 	for ; v < len(migrations); v++ {
 		tx, err := db.Begin()
 		if err != nil {

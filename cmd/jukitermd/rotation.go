@@ -78,6 +78,14 @@ func (r *rotation) StartRotation() error {
 		r.kf.AbandonRotation()
 		return fmt.Errorf("keep the new storage key in the key file: %w", err)
 	}
+	if err := r.st.BeginRotation(next); err != nil {
+		// Nothing was re-encrypted: the key file drops the new key again.
+		r.kf.AbandonRotation()
+		if werr := hw.WriteKeyFile(r.cfg.KeyFile, r.kf); werr != nil {
+			r.log.Error("drop the unused new key from the key file", "err", werr)
+		}
+		return err
+	}
 	r.run(next)
 	return nil
 }

@@ -82,7 +82,10 @@ func writeAtomic(path string, b []byte, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // PrepareKeyFile writes kf to a new temporary file beside path (mode 0600, synced) and

@@ -139,7 +139,11 @@ func (r *Reader) Verify(ctx context.Context, slot uint32, prompt func(string)) (
 	}
 	defer d.Close()
 	m, err := d.VerifySlot(ctx, slot, prompter(prompt))
-	if errors.Is(err, fp.ErrForged) || errors.Is(err, fp.ErrReplayed) || errors.Is(err, fp.ErrRefused) {
+	// The reader was opened with the pairing key: any answer but an authenticated
+	// match or no-match (or the host's own cancel or unplugging) may have been
+	// changed on the way, and counts as a failed attempt rather than none.
+	if errors.Is(err, fp.ErrForged) || errors.Is(err, fp.ErrReplayed) || errors.Is(err, fp.ErrRefused) ||
+		errors.Is(err, fp.ErrNotPaired) || errors.Is(err, fp.ErrMalformed) {
 		return false, fmt.Errorf("%w: %w", daemon.ErrReaderUntrusted, err)
 	}
 	return m.Matched && m.Slot == slot, err
