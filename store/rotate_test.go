@@ -273,3 +273,31 @@ func TestRotationResumes(t *testing.T) {
 		t.Fatalf("searches after: %v", err)
 	}
 }
+
+// TestRotationWaitsForIngest: a rotation cannot begin while an ingest runs, and
+// changes nothing when refused.
+func TestRotationWaitsForIngest(t *testing.T) {
+	s := openTemp(t)
+	next := keysFrom("during ingest ")
+	var refused error
+	_, err := s.Ingest(context.Background(), bytes.NewReader(lines(person(1), person(2), person(3))), IngestOptions{
+		BatchSize: 1,
+		Committed: func(int, *IngestResult) {
+			if refused == nil {
+				refused = s.BeginRotation(next)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(refused, ErrIngestRunning) || s.Rotating() {
+		t.Fatalf("a rotation began during an ingest: %v", refused)
+	}
+	if to, _ := s.metaValue("rotation_to"); to != nil {
+		t.Fatal("the refused rotation left its mark in the file")
+	}
+	if err := s.Rotate(context.Background(), next, nil); err != nil {
+		t.Fatalf("the rotation after the ingest: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -76,6 +77,49 @@ func TestLockoutSurvivesRestartAndKill(t *testing.T) {
 	signIn(t, bin, socket, "auditor")
 	if r := cli(t, bin, socket, "rights", "ledger"); r.code != 0 || !strings.Contains(r.stdout, "reset") || !strings.Contains(r.stdout, "本人確認済み") {
 		t.Fatalf("the ledger: %+v", r)
+	}
+	d.stop(t)
+}
+
+// TestParallelSignInsDoNotBypassLockout: with four failures recorded, ten attempts at
+// once reach the reader one at a time and see each other's outcome: the first is the
+// fifth failure, and the nine others are told to wait without a capture.
+func TestParallelSignInsDoNotBypassLockout(t *testing.T) {
+	bin := binaries(t)
+	state := filepath.Join(t.TempDir(), "state")
+	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	d := startDaemon(t, bin, conf, socket)
+	for i := 1; i <= 4; i++ {
+		if r := cli(t, bin, socket, "login", "operator", "--sim-finger", "unknown"); r.code == 0 {
+			t.Fatalf("attempt %d signed in", i)
+		}
+	}
+	var wg sync.WaitGroup
+	results := make([]run, 10)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = cli(t, bin, socket, "login", "operator", "--sim-finger", "unknown")
+		}()
+	}
+	wg.Wait()
+	captured, waited := 0, 0
+	for _, r := range results {
+		switch {
+		case strings.Contains(r.stderr, "(5 failed attempts in a row)"):
+			captured++ // the one attempt allowed: the fifth failure
+		case strings.Contains(r.stderr, "wait"):
+			waited++
+		default:
+			t.Errorf("unexpected answer: %+v", r)
+		}
+	}
+	if captured != 1 || waited != 9 {
+		t.Fatalf("%d attempts reached the reader and %d waited; want 1 and 9", captured, waited)
 	}
 	d.stop(t)
 }
