@@ -59,12 +59,18 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if req.Again {
+		if _, err := s.store.GetOperator(r.Context(), req.Name); err != nil {
+			writeError(w, asBadRequest(err))
+			return
+		}
+	}
 	if req.Reason == "" {
 		writeError(w, badRequest("give the reason for the rights ledger (--reason, e.g. the 辞令 number)"))
 		return
 	}
-	if _, err := s.store.GetOperator(r.Context(), req.Name); err == nil {
-		writeError(w, badRequest(fmt.Sprintf("operator %s is registered already", req.Name)))
+	if _, err := s.store.GetOperator(r.Context(), req.Name); err == nil && !req.Again {
+		writeError(w, badRequest(fmt.Sprintf("operator %s is registered already (to enrol their finger again: jukiterm operator reenrol)", req.Name)))
 		return
 	}
 	out := newStream(w)
@@ -91,7 +97,15 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		if err := fr.Enroll(ctx, slot, prompt); err != nil {
 			return err
 		}
-		if err := s.store.AddOperator(context.WithoutCancel(ctx), req.Name, req.Display, slot, roles, actor, req.Reason, s.sessions.now()); err != nil {
+		record := func() error {
+			return s.store.AddOperator(context.WithoutCancel(ctx), req.Name, req.Display, slot, roles, actor, req.Reason, s.sessions.now())
+		}
+		if req.Again {
+			record = func() error {
+				return s.store.SetFinger(context.WithoutCancel(ctx), req.Name, slot, actor, req.Reason, s.sessions.now())
+			}
+		}
+		if err := record(); err != nil {
 			if derr := fr.Delete(context.WithoutCancel(ctx), slot); derr != nil {
 				s.log.Error("remove an enrolled template whose operator was not recorded", "slot", slot, "err", derr)
 			}

@@ -301,7 +301,27 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 		t.Fatalf("a second restore without --replace: %+v", r)
 	}
 	noneInTheClear(t, resFile, filepath.Join(b.dir, "jukiterm.db"))
-	stopB := b.serve(t, bin)
+	// A's operators were enrolled on A's reader: on B their slots are forgotten, an
+	// administrator's finger is enrolled again with jukitermd stopped, and nobody
+	// else signs in until re-enrolled.
+	if r := cli(t, bin, "", "operator", "reenrol", "operator", "--config", b.conf); r.code == 0 || !strings.Contains(r.stderr, "administrator right") {
+		t.Fatalf("offline re-enrolment of a non-administrator: %+v", r)
+	}
+	if r := cli(t, bin, "", "operator", "reenrol", "admin", "--config", b.conf); r.code != 0 {
+		t.Fatalf("offline re-enrolment of the administrator: %+v", r)
+	}
+	stopB := b.serve(t, bin) // signs in as admin
+	if r := cli(t, bin, b.socket, "login", "--sim-finger", "operator"); r.code == 0 || !strings.Contains(r.stderr, "no finger enrolled") {
+		t.Fatalf("A's operator signs in on B's reader: %+v", r)
+	}
+	if r := cli(t, bin, b.socket, "operator", "reenrol", "operator", "--reason", "restored from A", "--sim-finger", "operator"); r.code != 0 {
+		t.Fatalf("re-enrolment of the operator: %+v", r)
+	}
+	if r := cli(t, bin, b.socket, "rights", "ledger"); r.code != 0 || !strings.Contains(r.stdout, "reader-changed") || !strings.Contains(r.stdout, "restored from A") {
+		t.Fatalf("the ledger after the restore: %+v", r)
+	}
+	signIn(t, bin, b.socket, "operator")
+	signInAdmin(t, bin, b.socket)
 	for _, q := range queries {
 		r := cli(t, bin, b.socket, q...)
 		if want := answers[strings.Join(q, " ")]; r.code != 0 || r.stdout != want {

@@ -8,12 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jukiterm/cmd/internal/hw"
 	"jukiterm/daemon/api"
+	"jukiterm/daemon/config"
 	"jukiterm/store"
 )
 
 func (a *app) operatorCmd() *cobra.Command {
-	c := &cobra.Command{Use: "operator (add | list)", Short: "Enrol operators and list them (administrator)"}
+	c := &cobra.Command{Use: "operator (add | list | reenrol)", Short: "Enrol operators and list them (administrator)"}
 	var roles []string
 	var reason, display, simFinger string
 	add := &cobra.Command{
@@ -64,7 +66,49 @@ func (a *app) operatorCmd() *cobra.Command {
 		},
 	}
 	a.addJSON(list)
-	c.AddCommand(add, list)
+	var confFile string
+	reenrol := &cobra.Command{
+		Use:   "reenrol NAME --reason TEXT | reenrol NAME --config FILE",
+		Short: "Enrol a registered operator's finger again (e.g. after a restore on a terminal with another reader)",
+		Long: "Enrol the finger of an operator the identity file holds already, into a free slot of\n" +
+			"this terminal's reader. Through jukitermd (an administrator signed in) with --reason;\n" +
+			"or, with jukitermd stopped and nobody able to sign in (every operator's finger was\n" +
+			"forgotten because the file was restored on a terminal with another reader), with\n" +
+			"--config FILE for an operator who holds the administrator right.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if confFile != "" {
+				cfg, err := config.Load(confFile)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				if reason == "" {
+					reason = "administrator's finger enrolled again on this terminal's reader"
+				}
+				err = hw.EnrolFirst(cfg, []hw.FirstOperator{{Name: args[0], Reason: reason, Again: true}}, func(p string) {
+					if cfg.Hardware != "sim" {
+						fmt.Fprintln(os.Stderr, p)
+					}
+				})
+				if err != nil {
+					return fmt.Errorf("enrol %s again (is jukitermd stopped?): %w%s", args[0], err, hw.WhatToDo(err))
+				}
+				fmt.Printf("%s's finger is enrolled on this terminal's reader. Start jukitermd and sign in.\n", args[0])
+				return nil
+			}
+			err := a.client().Enrol(c.Context(), api.EnrolRequest{Name: args[0], Reason: reason, SimFinger: simFinger, Again: true},
+				func(p string) { fmt.Fprintln(os.Stderr, p) })
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s's finger is enrolled again.\n", args[0])
+			return nil
+		},
+	}
+	reenrol.Flags().StringVar(&reason, "reason", "", "why, for the rights ledger")
+	reenrol.Flags().StringVar(&confFile, "config", "", "with jukitermd stopped: the daemon's configuration")
+	reenrol.Flags().StringVar(&simFinger, "sim-finger", "", "simulated hardware only: present this person's finger")
+	c.AddCommand(add, list, reenrol)
 	return c
 }
 

@@ -120,6 +120,11 @@ func run(args []string) int {
 	defer reader.Close()
 	if !reader.Paired() {
 		log.Warn("the fingerprint reader is not paired with this terminal: nobody can sign in until `jukiterm init` pairs it")
+	} else if forgot, err := st.BindReader(context.Background(), reader.ID(), "jukitermd", time.Now()); err != nil {
+		return fail(1, "record the fingerprint reader in the identity file: %v", err)
+	} else if forgot > 0 {
+		log.Warn("the identity file's operators were enrolled on another fingerprint reader (a backup restored here?): their fingers are forgotten and must be enrolled again",
+			"operators", forgot, "what_to_do", "stop jukitermd, run `jukiterm operator reenrol ADMIN --config FILE` for an administrator, start jukitermd, and re-enrol the others with `jukiterm operator reenrol NAME --reason …`")
 	}
 	srv := daemon.New(st, log)
 	srv.SetReader(reader)

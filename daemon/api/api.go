@@ -84,6 +84,9 @@ type EnrolRequest struct {
 	Roles     []string `json:"roles"`
 	Reason    string   `json:"reason"`
 	SimFinger string   `json:"sim_finger,omitempty"`
+	// Again enrols the finger of a registered operator again (Roles and Display are
+	// not used), e.g. after the file was restored on a terminal with another reader.
+	Again bool `json:"again,omitempty"`
 }
 
 // RightRequest grants or revokes a role, or resets a lockout (Role empty).

@@ -3,6 +3,7 @@ package hw
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"jukiterm/daemon/config"
@@ -14,6 +15,9 @@ type FirstOperator struct {
 	Name, Display string
 	Roles         []store.Role
 	Reason        string
+	// Again enrols the finger of an operator the file holds already (after the file
+	// was restored on a terminal with another reader); the slot is the next free one.
+	Again bool
 }
 
 // EnrolFirst pairs the terminal's fingerprint reader (unless it is paired already) and
@@ -57,8 +61,23 @@ func EnrolFirst(cfg config.Config, ops []FirstOperator, prompt func(string)) err
 			return fmt.Errorf("pair the fingerprint reader: %w", err)
 		}
 	}
+	if _, err := st.BindReader(ctx, r.ID(), "jukiterm init", time.Now()); err != nil {
+		return err
+	}
 	for i, op := range ops {
 		slot := uint32(i + 1)
+		if op.Again {
+			o, err := st.GetOperator(ctx, op.Name)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(o.ActiveRoles(time.Now()), store.RoleAdministrator) {
+				return fmt.Errorf("%s does not hold the administrator right: enrol an administrator here, who then enrols the others through jukitermd", op.Name)
+			}
+			if slot, err = st.FreeSlot(ctx); err != nil {
+				return err
+			}
+		}
 		if cfg.Hardware == "sim" {
 			if err := r.PresentForEnrol(op.Name); err != nil {
 				return err
@@ -66,6 +85,7 @@ func EnrolFirst(cfg config.Config, ops []FirstOperator, prompt func(string)) err
 		} else {
 			prompt(fmt.Sprintf("Enrolling %s: place the finger on the reader, lift it and place it again when asked.", op.Name))
 		}
+		r.Delete(ctx, slot) // a template no operator of this file owns (the file names the slot free)
 		err := r.Enroll(ctx, slot, prompt)
 		if cfg.Hardware == "sim" {
 			r.Lift()
@@ -73,7 +93,12 @@ func EnrolFirst(cfg config.Config, ops []FirstOperator, prompt func(string)) err
 		if err != nil {
 			return fmt.Errorf("enrol %s's finger: %w", op.Name, err)
 		}
-		if err := st.AddOperator(ctx, op.Name, op.Display, slot, op.Roles, "jukiterm init", op.Reason, time.Now()); err != nil {
+		if op.Again {
+			err = st.SetFinger(ctx, op.Name, slot, "jukiterm operator reenrol", op.Reason, time.Now())
+		} else {
+			err = st.AddOperator(ctx, op.Name, op.Display, slot, op.Roles, "jukiterm init", op.Reason, time.Now())
+		}
+		if err != nil {
 			r.Delete(ctx, slot)
 			return fmt.Errorf("record operator %s: %w", op.Name, err)
 		}

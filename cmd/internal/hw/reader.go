@@ -3,7 +3,9 @@ package hw
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -84,6 +86,17 @@ func (r *Reader) Close() error {
 
 // Paired tells whether this terminal holds a pairing key for the reader.
 func (r *Reader) Paired() bool { return r.key != nil }
+
+// ID names the pairing (derived from its key, which it does not reveal): the identity
+// file records it, so that operators enrolled on one reader are not taken for
+// operators of another.
+func (r *Reader) ID() string {
+	if r.key == nil {
+		return ""
+	}
+	h := sha256.Sum256(append([]byte("jukiterm reader id\x00"), r.key...))
+	return hex.EncodeToString(h[:12])
+}
 
 // Pair draws a new pairing key, pairs the reader with it and keeps it, wrapped by the
 // HSM, in cfg.ReaderKey.
