@@ -24,7 +24,10 @@ type BackupInfo struct {
 }
 
 // backupPages is how many pages one backup step copies (4 KiB each: 4 MiB a step).
-const backupPages = 1024
+var backupPages = 1024
+
+// backupStepped, when set (tests), is called after each step of a backup's copy.
+var backupStepped func()
 
 // Backup copies the identity file to dst (which must not exist) with SQLite's online
 // backup API, and syncs it to disk. The records in the copy stay encrypted by the
@@ -128,6 +131,9 @@ func copyPages(ctx context.Context, dst, src *sqlite3.SQLiteConn) error {
 		}
 		if done {
 			break
+		}
+		if backupStepped != nil {
+			backupStepped()
 		}
 		time.Sleep(time.Millisecond) // let others use the pager between steps
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -55,6 +56,13 @@ func TestBackupCopy(t *testing.T) {
 func TestBackupWhileWriting(t *testing.T) {
 	s := openTemp(t)
 	mustApply(t, s, person(1))
+	for i := 1000; i < 1300; i++ { // enough pages that a copy takes many steps
+		mustApply(t, s, person(i))
+	}
+	defer func(n int) { backupPages, backupStepped = n, nil }(backupPages)
+	backupPages = 2
+	var steps atomic.Int64
+	backupStepped = func() { steps.Add(1) }
 	done := make(chan error, 1)
 	go func() {
 		for i := 2; i < 200; i++ {
@@ -76,6 +84,9 @@ func TestBackupWhileWriting(t *testing.T) {
 			t.Fatalf("copy %d: info %+v, inspected %+v %q %v", i, info, in, integrity, err)
 		}
 	}
+	if steps.Load() < 50 {
+		t.Fatalf("the copies took %d steps: the test did not copy in steps while writing", steps.Load())
+	}
 	select {
 	case err := <-done:
 		if err != nil {
@@ -86,15 +97,25 @@ func TestBackupWhileWriting(t *testing.T) {
 	}
 }
 
-// TestBackupStops: a cancelled backup stops and leaves nothing.
+// TestBackupStops: a backup cancelled in the middle of its copy stops and leaves
+// nothing.
 func TestBackupStops(t *testing.T) {
 	s := openTemp(t)
-	mustApply(t, s, person(1))
+	for i := 1; i < 300; i++ {
+		mustApply(t, s, person(i))
+	}
+	defer func(n int) { backupPages, backupStepped = n, nil }(backupPages)
+	backupPages = 2
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	stepped := 0
+	backupStepped = func() {
+		if stepped++; stepped == 3 {
+			cancel()
+		}
+	}
 	dst := filepath.Join(t.TempDir(), "copy.db")
-	if _, err := s.Backup(ctx, dst); err == nil {
-		t.Fatal("a cancelled backup succeeded")
+	if _, err := s.Backup(ctx, dst); err == nil || !strings.Contains(err.Error(), "stopped before it was complete") {
+		t.Fatalf("a backup cancelled during its copy: %v", err)
 	}
 	if _, err := os.Stat(dst); err == nil {
 		t.Fatal("a cancelled backup left its file")
