@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// Group commit: Log queues its entry; one goroutine writes every queued entry in one
+// transaction (one fsync) and answers each caller once that transaction is durable.
+// While it commits, new callers queue up for the next transaction, so the number of
+// entries per fsync grows with the load.
+
+// MaxGroup bounds the entries written in one group-commit transaction.
+var MaxGroup = 1024
+
+type logReq struct {
+	p    *prepared
+	done chan logResult
+}
+
+type logResult struct {
+	idx int64
+	err error
+}
+
+type committer struct {
+	mu      sync.Mutex
+	queue   []*logReq
+	closing bool
+	wake    chan struct{}
+	stopped chan struct{}
+}
+
+// logStmts are the log's statements, prepared once on the writer's connection.
+type logStmts struct {
+	entry, lookup *sql.Stmt
+}
+
+// startLog loads the log's state and starts the group committer (Open does this).
+func (s *Store) startLog() error {
+	if err := s.loadLogKey(); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	var n int64
+	if err := s.w.QueryRow(`SELECT COALESCE(MAX(idx) + 1, 0) FROM oplog`).Scan(&n); err != nil {
+		return fmt.Errorf("read the operation log: %w", err)
+	}
+	f, err := loadFrontier(ctx, s.w, n)
+	if err != nil {
+		return fmt.Errorf("read the operation log's tree: %w", err)
+	}
+	s.log = logState{n: n, front: f}
+	if s.logStmt.entry, err = s.w.Prepare(insertEntry); err != nil {
+		return err
+	}
+	if s.logStmt.lookup, err = s.w.Prepare(insertLookup); err != nil {
+		return err
+	}
+	s.gc = &committer{wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go s.commitLoop()
+	return nil
+}
+
+// Log appends e to the operation log and returns its index once it is durable.
+// Entries of concurrent callers share one transaction and one fsync. An error means
+// the entry is not known to be durable: the caller must refuse the operation (fail
+// closed). Operations that write something else log with appendInTx instead, in the
+// transaction of their effect.
+func (s *Store) Log(ctx context.Context, e Entry) (int64, error) {
+	if s.gc == nil {
+		return 0, ErrLogClosed
+	}
+	p, err := s.prepare(e)
+	if err != nil {
+		return 0, err
+	}
+	req := &logReq{p: p, done: make(chan logResult, 1)}
+	c := s.gc
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return 0, ErrLogClosed
+	}
+	c.queue = append(c.queue, req)
+	select { // under c.mu, so that stopLog cannot close wake meanwhile
+	case c.wake <- struct{}{}:
+	default:
+	}
+	c.mu.Unlock()
+	select {
+	case r := <-req.done:
+		return r.idx, r.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("the operation log entry is not known to be durable, refuse the operation: %w", ctx.Err())
+	}
+}
+
+func (s *Store) commitLoop() {
+	c := s.gc
+	defer close(c.stopped)
+	for {
+		_, open := <-c.wake
+		for {
+			c.mu.Lock()
+			n := min(len(c.queue), MaxGroup)
+			batch := c.queue[:n:n]
+			c.queue = c.queue[n:]
+			c.mu.Unlock()
+			if n == 0 {
+				break
+			}
+			s.commitGroup(batch)
+		}
+		if !open { // stopLog: nothing can be queued any more, and the queue is empty
+			return
+		}
+	}
+}
+
+// commitGroup writes batch in one transaction and answers each caller.
+func (s *Store) commitGroup(batch []*logReq) {
+	idx, err := s.writeGroup(batch)
+	for i, r := range batch {
+		if err != nil {
+			r.done <- logResult{err: err}
+		} else {
+			r.done <- logResult{idx: idx + int64(i)}
+		}
+	}
+}
+
+func (s *Store) writeGroup(batch []*logReq) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrLogClosed
+	}
+	mark := s.logMark()
+	tx, err := s.w.Begin()
+	if err != nil {
+		return 0, fmt.Errorf("operation log: begin: %w (the operation is refused)", err)
+	}
+	for _, r := range batch {
+		if _, err := s.insertPrepared(tx, r.p); err != nil {
+			tx.Rollback()
+			s.logUndo(mark)
+			return 0, fmt.Errorf("%w (the operation is refused)", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		tx.Rollback()
+		s.logUndo(mark)
+		return 0, fmt.Errorf("operation log: commit: %w (the operation is refused)", err)
+	}
+	return mark.n, nil
+}
+
+// stopLog lets the committer write what is queued, then stops it. Called by Close
+// before it takes s.mu.
+func (s *Store) stopLog() {
+	c := s.gc
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if !c.closing {
+		c.closing = true
+		close(c.wake)
+	}
+	c.mu.Unlock()
+	<-c.stopped
+}
