@@ -40,6 +40,9 @@ func (s *Store) Checkpoint(ctx context.Context, signer *NoteSigner, origin strin
 	if s.closed || s.gc == nil {
 		return nil, ErrLogClosed
 	}
+	if s.forked != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInconsistent, s.forked)
+	}
 	n := s.log.n
 	if n == 0 {
 		return nil, errors.New("the operation log is empty: there is nothing to checkpoint yet")
@@ -67,7 +70,7 @@ func (s *Store) Checkpoint(ctx context.Context, signer *NoteSigner, origin strin
 	if err != nil {
 		return nil, fmt.Errorf("sign checkpoint: %w", err)
 	}
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO oplog_checkpoints (size, at, note) VALUES (?, ?, ?)`, n, s.now().UnixNano(), msg); err != nil {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO oplog_checkpoints (size, note) VALUES (?, ?)`, n, msg); err != nil {
 		return nil, fmt.Errorf("record checkpoint: %w", err)
 	}
 	return msg, nil
@@ -121,20 +124,26 @@ func (s *Store) LatestCheckpoint(ctx context.Context, v note.Verifier) (*Checkpo
 	return s.lastCheckpoint(ctx, s.r, v)
 }
 
-// NeedsCheckpoint tells whether a checkpoint is due: every entries since the last one
-// or, with at least one new entry, maxAge since it was signed. The daemon asks this
-// on a ticker and after appends, and calls Checkpoint when it says so.
+// NeedsCheckpoint tells whether a checkpoint is due: every entries or more since the
+// last one, or an entry not yet signed for maxAge or longer (by the entry's time).
+// The daemon asks on a ticker and after appends, and calls Checkpoint when it says so.
 func (s *Store) NeedsCheckpoint(ctx context.Context, every int64, maxAge time.Duration) (bool, error) {
 	n := s.LogSize()
-	var size, at int64
-	err := s.r.QueryRowContext(ctx, `SELECT size, at FROM oplog_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return n > 0, nil
+	var size int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(size), 0) FROM oplog_checkpoints`).Scan(&size); err != nil {
+		return false, fmt.Errorf("read the last checkpoint: %w", err)
 	}
-	if err != nil {
-		return false, err
+	if n <= size {
+		return false, nil
 	}
-	return n-size >= every || n > size && s.now().Sub(time.Unix(0, at)) >= maxAge, nil
+	if n-size >= every {
+		return true, nil
+	}
+	var at int64 // the oldest entry not covered yet
+	if err := s.r.QueryRowContext(ctx, `SELECT at FROM oplog WHERE idx = ?`, size).Scan(&at); err != nil {
+		return false, fmt.Errorf("read entry %d: %w", size, err)
+	}
+	return s.now().Sub(time.Unix(0, at)) >= maxAge, nil
 }
 
 // CheckExported checks the file against a checkpoint exported earlier (the newest on
@@ -149,15 +158,21 @@ func (s *Store) CheckExported(ctx context.Context, msg []byte, v note.Verifier) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// A file that fails here is never checkpointed again by this Store: signing its
+	// tree would make a second history beside the exported one.
+	fail := func(err error) error {
+		s.forked = err
+		return err
+	}
 	if c.Size > s.log.n {
-		return fmt.Errorf("%w (the log has %d entries, the exported checkpoint covers %d: the file was truncated or rolled back)", ErrInconsistent, s.log.n, c.Size)
+		return fail(fmt.Errorf("%w (the log has %d entries, the exported checkpoint covers %d: the file was truncated or rolled back)", ErrInconsistent, s.log.n, c.Size))
 	}
 	root, err := tlog.TreeHash(c.Size, dbHashes{ctx, s.w})
 	if err != nil {
-		return fmt.Errorf("%w (%w)", ErrInconsistent, err)
+		return fail(fmt.Errorf("%w (%w)", ErrInconsistent, err))
 	}
 	if root != c.Root {
-		return fmt.Errorf("%w (the tree of the first %d entries differs from the exported checkpoint's)", ErrInconsistent, c.Size)
+		return fail(fmt.Errorf("%w (the tree of the first %d entries differs from the exported checkpoint's: the file was rolled back or altered)", ErrInconsistent, c.Size))
 	}
 	if s.anchor == nil || c.Size > s.anchor.Size {
 		s.anchor = &c

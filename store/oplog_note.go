@@ -181,6 +181,14 @@ func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("%w: its signature does not verify with key %s: %w", ErrBadCheckpoint, v.Name(), err)
 	}
+	// base64 decoding ignores the unused low bits of a last character: accept each
+	// signature only in its one canonical spelling, so every byte of a note counts.
+	for _, sig := range append(n.Sigs, n.UnverifiedSigs...) {
+		b, err := base64.StdEncoding.DecodeString(sig.Base64)
+		if err != nil || base64.StdEncoding.EncodeToString(b) != sig.Base64 {
+			return Checkpoint{}, fmt.Errorf("%w: a signature of %s is not canonical base64", ErrBadCheckpoint, sig.Name)
+		}
+	}
 	origin, size, root, err := ParseCheckpoint(n.Text)
 	if err != nil {
 		return Checkpoint{}, err

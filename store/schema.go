@@ -59,7 +59,7 @@ var migrations = []string{
 	`CREATE TABLE oplog (idx INTEGER PRIMARY KEY, at INTEGER NOT NULL, operator TEXT NOT NULL,
 		action TEXT NOT NULL, payload BLOB, macs BLOB, digest BLOB NOT NULL, hashes BLOB NOT NULL);
 	CREATE TABLE oplog_lookup (mac BLOB NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (mac, idx)) WITHOUT ROWID;
-	CREATE TABLE oplog_checkpoints (size INTEGER PRIMARY KEY, at INTEGER NOT NULL, note BLOB NOT NULL);`,
+	CREATE TABLE oplog_checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this build writes.

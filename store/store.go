@@ -63,6 +63,7 @@ type Store struct {
 	erasing   sync.Mutex      // one EraseBefore at a time (not under mu: it archives meanwhile)
 	log       logState        // the operation log's next index and tree edge
 	anchor    *Checkpoint     // the newest checkpoint known from outside (CheckExported)
+	forked    error           // why the file is inconsistent with an exported checkpoint
 
 	logKey  *logKey    // HMAC key of personal values in the log (set at open)
 	logStmt logStmts   // the log's prepared statements (writer's connection)
