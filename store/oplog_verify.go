@@ -112,20 +112,7 @@ func (s *Store) VerifyLog(ctx context.Context, v note.Verifier, from []byte) (Re
 func (s *Store) startVerify(ctx context.Context, v note.Verifier, from []byte) (*verifyState, Report, error) {
 	var rep Report
 	st := &verifyState{v: v, front: newFrontier()}
-	rows, err := s.r.QueryContext(ctx, `SELECT size, note FROM oplog_checkpoints ORDER BY size`)
-	if err != nil {
-		return nil, rep, fmt.Errorf("read checkpoints: %w", err)
-	}
-	for rows.Next() {
-		var c storedCheckpoint
-		if err := rows.Scan(&c.size, &c.note); err != nil {
-			rows.Close()
-			return nil, rep, err
-		}
-		st.cps = append(st.cps, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := s.loadCheckpoints(ctx, st); err != nil {
 		return nil, rep, err
 	}
 	if from != nil {
@@ -140,10 +127,30 @@ func (s *Store) startVerify(ctx context.Context, v note.Verifier, from []byte) (
 		}
 		st.cps = append(st.cps[:i], append([]storedCheckpoint{{size: c.Size, note: from, exported: true}}, st.cps[i:]...)...)
 	}
+	var err error
 	if st.erasures, err = s.erasures(ctx); err != nil {
 		return nil, rep, err
 	}
 	return st, rep, st.checkpointsAt(0)
+}
+
+// loadCheckpoints reads the recorded checkpoints, to be checked as the scan reaches
+// their sizes.
+func (s *Store) loadCheckpoints(ctx context.Context, st *verifyState) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT size, note FROM oplog_checkpoints ORDER BY size`)
+	if err != nil {
+		return fmt.Errorf("read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	st.cps = nil
+	for rows.Next() {
+		var c storedCheckpoint
+		if err := rows.Scan(&c.size, &c.note); err != nil {
+			return err
+		}
+		st.cps = append(st.cps, c)
+	}
+	return rows.Err()
 }
 
 // scanLog feeds the rows from st.n on (below until, if until ≥ 0) to st; each is
@@ -168,7 +175,11 @@ func (s *Store) scanLog(ctx context.Context, st *verifyState, until int64, onEnt
 			return
 		}
 		defer rows.Close()
-		batch := make([]row, 0, 2048)
+		size := 2048
+		if until >= 0 {
+			size = int(min(max(until-st.n, 1), 2048))
+		}
+		batch := make([]row, 0, size)
 		for rows.Next() {
 			batch = append(batch, row{})
 			if err := scanRow(rows, &batch[len(batch)-1]); err != nil {
@@ -181,7 +192,7 @@ func (s *Store) scanLog(ctx context.Context, st *verifyState, until int64, onEnt
 				case <-ctx.Done():
 					return
 				}
-				batch = make([]row, 0, 2048)
+				batch = make([]row, 0, size)
 			}
 		}
 		if err := rows.Err(); err != nil {
