@@ -54,6 +54,8 @@ fuzz:
 	go test ./store/record -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./store/kana -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 	go test ./devices/fingerprint -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	go test ./store -run '^$$' -fuzz FuzzOpenCheckpoint -fuzztime $(FUZZTIME)
+	go test ./store -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime $(FUZZTIME)
 
 # The packaged binaries leave the simulators out (-tags nohwsim).
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps
