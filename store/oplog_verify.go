@@ -115,6 +115,9 @@ func (s *Store) startVerify(ctx context.Context, v note.Verifier, from []byte) (
 	if err := s.loadCheckpoints(ctx, st); err != nil {
 		return nil, rep, err
 	}
+	if v == nil && (len(st.cps) > 0 || from != nil) {
+		return nil, rep, errors.New("the log has signed checkpoints: give the terminal's checkpoint verifier key (jukiterm keys public) to check them")
+	}
 	if from != nil {
 		c, err := OpenCheckpoint(from, v)
 		if err != nil {
