@@ -96,9 +96,16 @@ func (s *Store) VerifyLog(ctx context.Context, v note.Verifier, from []byte) (Re
 	if err != nil {
 		return rep, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	index := make(chan indexSum, 1)
+	go func() { // the lookup index is read meanwhile, on the other core
+		m, err := s.lookupSum(ctx)
+		index <- indexSum{m, err}
+	}()
 	err = s.scanLog(ctx, st, -1, nil)
 	if err == nil {
-		err = s.finishVerify(ctx, st)
+		err = s.finishVerify(ctx, st, <-index)
 	}
 	rep.Entries, rep.Erased, rep.Checkpoints = st.n, st.erased, st.checked
 	rep.Root, _ = tlog.TreeHash(st.n, &st.front)
@@ -154,80 +161,6 @@ func (s *Store) loadCheckpoints(ctx context.Context, st *verifyState) error {
 		st.cps = append(st.cps, c)
 	}
 	return rows.Err()
-}
-
-// scanLog feeds the rows from st.n on (below until, if until ≥ 0) to st; each is
-// checked, and every checkpoint reached. onEntry, if set, sees the state after each
-// entry (tests keep snapshots from it).
-func (s *Store) scanLog(ctx context.Context, st *verifyState, until int64, onEntry func(*verifyState)) error {
-	q := `SELECT ` + rowCols + ` FROM oplog WHERE idx >= ? ORDER BY idx`
-	args := []any{st.n}
-	if until >= 0 {
-		q = `SELECT ` + rowCols + ` FROM oplog WHERE idx >= ? AND idx < ? ORDER BY idx`
-		args = append(args, until)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []row, 4)
-	readErr := make(chan error, 1)
-	go func() { // read on one core, hash on the other
-		defer close(batches)
-		rows, err := s.r.QueryContext(ctx, q, args...)
-		if err != nil {
-			readErr <- fmt.Errorf("read the operation log: %w", err)
-			return
-		}
-		defer rows.Close()
-		size := 2048
-		if until >= 0 {
-			size = int(min(max(until-st.n, 1), 2048))
-		}
-		batch := make([]row, 0, size)
-		for rows.Next() {
-			batch = append(batch, row{})
-			if err := scanRow(rows, &batch[len(batch)-1]); err != nil {
-				readErr <- fmt.Errorf("read the operation log: %w", err)
-				return
-			}
-			if len(batch) == cap(batch) {
-				select {
-				case batches <- batch:
-				case <-ctx.Done():
-					return
-				}
-				batch = make([]row, 0, size)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			readErr <- fmt.Errorf("read the operation log: %w", err)
-			return
-		}
-		if len(batch) > 0 {
-			batches <- batch
-		}
-	}()
-	for batch := range batches {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for i := range batch {
-			if err := st.feed(&batch[i]); err != nil {
-				return err
-			}
-			if onEntry != nil {
-				onEntry(st)
-			}
-		}
-	}
-	select {
-	case err := <-readErr:
-		return err
-	default:
-	}
-	if until >= 0 && st.n < until {
-		return problem(st.n, "entries %d–%d are missing", st.n, until-1)
-	}
-	return nil
 }
 
 // feed checks one row, the next entry.
@@ -324,7 +257,7 @@ func (st *verifyState) checkpointsAt(n int64) error {
 
 // finishVerify checks what only the whole log shows: checkpoints beyond its end,
 // erasure counts and the lookup index.
-func (s *Store) finishVerify(ctx context.Context, st *verifyState) error {
+func (s *Store) finishVerify(ctx context.Context, st *verifyState, index indexSum) error {
 	if st.ci < len(st.cps) {
 		c := st.cps[st.ci]
 		return problem(st.n, "the log ends at %d entries but a checkpoint (%s) covers %d: entries were removed from the end, or the file was rolled back",
@@ -335,25 +268,41 @@ func (s *Store) finishVerify(ctx context.Context, st *verifyState) error {
 			return problem(e.idx, "the erasure entry says %d entries were erased in %d–%d, %d are", e.Count, e.From, e.Through, e.seen)
 		}
 	}
-	var idx mset
-	rows, err := s.r.QueryContext(ctx, `SELECT mac, idx FROM oplog_lookup`)
-	if err != nil {
-		return fmt.Errorf("read the lookup index: %w", err)
+	if index.err != nil {
+		return index.err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var mac []byte
-		var i int64
-		if err := rows.Scan(&mac, &i); err != nil {
-			return err
-		}
-		idx.add(mac, i)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if idx != st.lookup {
+	if index.sum != st.lookup {
 		return s.findLookupProblem(ctx)
 	}
 	return nil
+}
+
+type indexSum struct {
+	sum mset
+	err error
+}
+
+// lookupSum is the multiset hash of the lookup index's rows.
+func (s *Store) lookupSum(ctx context.Context) (mset, error) {
+	var m mset
+	rows, err := s.r.QueryContext(context.WithoutCancel(ctx), `SELECT mac, idx FROM oplog_lookup`) // see scanLog
+	if err != nil {
+		return m, fmt.Errorf("read the lookup index: %w", err)
+	}
+	defer rows.Close()
+	for n := 0; rows.Next(); n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return m, ctx.Err()
+		}
+		var mac []byte
+		var i int64
+		if err := rows.Scan(&mac, &i); err != nil {
+			return m, fmt.Errorf("read the lookup index: %w", err)
+		}
+		m.add(mac, i)
+	}
+	if err := rows.Err(); err != nil {
+		return m, fmt.Errorf("read the lookup index: %w", err)
+	}
+	return m, nil
 }
