@@ -47,6 +47,7 @@ bench: build
 	go test -run '^$$' -bench . -benchtime 2000x ./store/... ./hwsim/...
 	bin/jukiterm bench ingest --persons $(PERSONS)
 	bin/jukiterm bench search --persons $(PERSONS)
+	bin/jukiterm bench oplog --entries $(PERSONS)
 
 # A longer fuzzing pass over every parser (the seed corpora also run in `make test`).
 FUZZTIME ?= 60s

@@ -33,14 +33,15 @@ type committer struct {
 	closing bool
 	wake    chan struct{}
 	stopped chan struct{}
-	groups  atomic.Int64 // transactions committed (benchmarks report entries per group)
-	active  atomic.Int64 // callers inside Log: queued, or about to queue
+	groups  atomic.Int64  // transactions committed (benchmarks report entries per group)
+	active  atomic.Int64  // callers inside Log
+	left    chan struct{} // a caller left Log (never closed)
 }
 
 // CommitDelay bounds how long the committer waits, before a transaction, for callers
 // that are inside Log but have not queued their entry yet (they are preparing it):
-// those are microseconds away, and a commit costs the same with or without them
-// (as PostgreSQL's commit_delay with commit_siblings). A lone caller never waits.
+// those are microseconds away, and a commit costs about the same with or without
+// them (as PostgreSQL's commit_delay with commit_siblings). A lone caller never waits.
 var CommitDelay = 500 * time.Microsecond
 
 // logStmts are the log's statements, prepared once on the writer's connection.
@@ -69,7 +70,7 @@ func (s *Store) startLog() error {
 	if s.logStmt.lookup, err = s.w.Prepare(insertLookup); err != nil {
 		return err
 	}
-	s.gc = &committer{wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	s.gc = &committer{wake: make(chan struct{}, 1), left: make(chan struct{}, 1), stopped: make(chan struct{})}
 	go s.commitLoop()
 	return nil
 }
@@ -85,7 +86,13 @@ func (s *Store) Log(ctx context.Context, e Entry) (int64, error) {
 	}
 	c := s.gc
 	c.active.Add(1)
-	defer c.active.Add(-1)
+	defer func() {
+		c.active.Add(-1)
+		select { // a committer gathering entries re-counts
+		case c.left <- struct{}{}:
+		default:
+		}
+	}()
 	p, err := s.prepare(e)
 	if err != nil {
 		return 0, err
@@ -135,7 +142,8 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// gather waits, up to CommitDelay, until every caller inside Log has queued.
+// gather waits, up to CommitDelay, until every caller inside Log has queued its entry
+// (or left: callers answered by the last transaction are on their way out).
 func (s *Store) gather() {
 	c := s.gc
 	var timer *time.Timer
@@ -155,6 +163,7 @@ func (s *Store) gather() {
 			if !ok {
 				return
 			}
+		case <-c.left:
 		case <-timer.C:
 			return
 		}

@@ -94,6 +94,7 @@ func (m *mset) add(mac []byte, idx int64) {
 func (s *Store) VerifyLog(ctx context.Context, v note.Verifier, from []byte) (Report, error) {
 	st, rep, err := s.startVerify(ctx, v, from)
 	if err != nil {
+		errors.As(err, &rep.Problem)
 		return rep, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -140,6 +141,13 @@ func (s *Store) startVerify(ctx context.Context, v note.Verifier, from []byte) (
 	var err error
 	if st.erasures, err = s.erasures(ctx); err != nil {
 		return nil, rep, err
+	}
+	var stray int64 // rows the scan (indexes from 0) would not see
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM oplog WHERE idx < 0`).Scan(&stray); err != nil {
+		return nil, rep, err
+	}
+	if stray > 0 {
+		return st, rep, problem(0, "%d entries have a negative index", stray)
 	}
 	return st, rep, st.checkpointsAt(0)
 }
