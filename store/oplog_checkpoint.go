@@ -30,7 +30,8 @@ func (s *Store) LogSize() int64 {
 // checking that the tree is consistent with the last checkpoint signed (and with the
 // newest exported one CheckExported was given): the store never signs two
 // inconsistent checkpoints. With no entry since the last checkpoint it returns that
-// one again. The note is a C2SP tlog-checkpoint for origin.
+// one again. The note is a C2SP tlog-checkpoint for origin. It holds the writer's
+// lock from the check to the record, signing included (one HSM signature).
 func (s *Store) Checkpoint(ctx context.Context, signer *NoteSigner, origin string) ([]byte, error) {
 	if !validText(origin, 256) {
 		return nil, fmt.Errorf("checkpoint origin %q: give a one-line name (e.g. jukiterm.example/terminal-01)", origin)

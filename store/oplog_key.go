@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"hash"
 	"sync"
 )
 
@@ -36,11 +37,7 @@ func (k *logKey) String() string { return "logKey(secret)" }
 
 // mac is the HMAC of a personal value under the lookup key.
 func (k *logKey) mac(value string) []byte {
-	h := k.pool.Get().(interface {
-		Reset()
-		Write([]byte) (int, error)
-		Sum([]byte) []byte
-	})
+	h := k.pool.Get().(hash.Hash)
 	h.Reset()
 	h.Write([]byte(value))
 	m := h.Sum(nil)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"maps"
 
 	"slices"
 )
@@ -51,16 +52,8 @@ func (s *Store) findLookupProblem(ctx context.Context) error {
 		return err
 	}
 	if len(index) > 0 {
-		first := slices.Min(slicesKeys(index))
+		first := slices.Min(slices.Collect(maps.Keys(index)))
 		return problem(first, "the lookup index names an entry that does not exist")
 	}
 	return problem(0, "the lookup index does not match the entries' HMACs")
-}
-
-func slicesKeys(m map[int64][][]byte) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

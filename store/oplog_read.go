@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -204,16 +205,8 @@ func CheckInclusion(p InclusionProof, root tlog.Hash) error {
 	if err := tlog.CheckRecord(p.Proof, p.TreeSize, root, p.Index, tlog.RecordHash(p.LeafBytes)); err != nil {
 		return fmt.Errorf("entry %d is not proved in the tree of %d entries: %w", p.Index, p.TreeSize, err)
 	}
-	if len(p.LeafBytes) < 9 || p.LeafBytes[0] != leafVersion || int64(be64(p.LeafBytes[1:9])) != p.Index {
+	if len(p.LeafBytes) < 9 || p.LeafBytes[0] != leafVersion || int64(binary.BigEndian.Uint64(p.LeafBytes[1:9])) != p.Index {
 		return fmt.Errorf("the proof's leaf is not entry %d", p.Index)
 	}
 	return nil
-}
-
-func be64(b []byte) uint64 {
-	var v uint64
-	for _, c := range b[:8] {
-		v = v<<8 | uint64(c)
-	}
-	return v
 }
