@@ -47,6 +47,7 @@ bench: build
 	go test -run '^$$' -bench . -benchtime 2000x ./store/... ./hwsim/...
 	bin/jukiterm bench ingest --persons $(PERSONS)
 	bin/jukiterm bench search --persons $(PERSONS)
+	bin/jukiterm bench oplog --entries $(PERSONS)
 
 # A longer fuzzing pass over every parser (the seed corpora also run in `make test`).
 FUZZTIME ?= 60s
@@ -54,6 +55,8 @@ fuzz:
 	go test ./store/record -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./store/kana -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 	go test ./devices/fingerprint -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	go test ./store -run '^$$' -fuzz FuzzOpenCheckpoint -fuzztime $(FUZZTIME)
+	go test ./store -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime $(FUZZTIME)
 
 # The packaged binaries leave the simulators out (-tags nohwsim).
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps

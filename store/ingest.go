@@ -114,6 +114,25 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 	return res, s.finishRun(run)
 }
 
+// ingestEntry is the operation log's summary of one batch: its lines, its counts and
+// the rules its rejections failed (never a personal value: those are in the
+// encrypted rejections).
+func ingestEntry(batch []line, lineNo int, operator string, run int64, part *IngestResult) Entry {
+	rules := map[string]int{}
+	for _, r := range part.Rejections {
+		rules[r.Rule]++
+	}
+	d := map[string]any{"first_line": batch[0].no, "last_line": lineNo, "applied": part.Applied,
+		"duplicates": part.Duplicates, "rejected": part.Rejected}
+	if len(rules) > 0 {
+		d["rejected_rules"] = rules
+	}
+	if run != 0 {
+		d["ingest_id"] = run
+	}
+	return Entry{Operator: operator, Action: "ingest.batch", Detail: d}
+}
+
 type line struct {
 	no   int
 	text []byte
@@ -134,12 +153,13 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64, res *IngestResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	startSeq, startID := s.seq, s.lastID
+	startSeq, startID, mark := s.seq, s.lastID, s.logMark()
 	undo := func(tx *sql.Tx) { // the counters go back with a transaction that did not commit
 		if tx != nil {
 			tx.Rollback()
 		}
 		s.seq, s.lastID = startSeq, startID
+		s.logUndo(mark)
 	}
 	tx, err := s.w.Begin()
 	if err != nil {
@@ -164,6 +184,10 @@ func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64,
 	if err := a.progress(lineNo, total); err != nil {
 		undo(tx)
 		return fmt.Errorf("record progress: %w", err)
+	}
+	if _, err := s.appendInTx(tx, ingestEntry(batch, lineNo, operator, run, &part)); err != nil {
+		undo(tx)
+		return fmt.Errorf("the batch is not applied: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		undo(nil)

@@ -113,10 +113,16 @@ func (s *Store) writeTx(fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	defer tx.Rollback()
+	mark := s.logMark() // entries fn appends are given back if tx does not commit
 	if err := fn(tx); err != nil {
+		s.logUndo(mark)
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		s.logUndo(mark)
+		return err
+	}
+	return nil
 }
 
 // ledger appends a rights-ledger entry inside tx.

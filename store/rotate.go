@@ -127,7 +127,18 @@ func (s *Store) beginRotation(next *Keys) error {
 	if _, err := tx.Exec(`UPDATE ingests SET source = X'' WHERE source <> X''`); err != nil {
 		return err
 	}
+	// The log's lookup key is sealed under the new key but stays the same, so lookups
+	// of values logged before the rotation still find them.
+	if err := s.resealLogKey(tx, next); err != nil {
+		return fmt.Errorf("re-seal the operation log's lookup key: %w", err)
+	}
+	mark := s.logMark()
+	if _, err := s.appendInTx(tx, Entry{Operator: "jukitermd", Action: "key.rotation.begin"}); err != nil {
+		s.logUndo(mark)
+		return err
+	}
 	if err := tx.Commit(); err != nil {
+		s.logUndo(mark)
 		return err
 	}
 	s.kr.Store(&keyring{cur: next, old: s.keys().cur})
@@ -241,7 +252,13 @@ func (s *Store) finishRotation(next *Keys) error {
 	if _, err := tx.Exec(`DELETE FROM meta WHERE name = 'rotation_to' OR name LIKE 'rotate\_%' ESCAPE '\'`); err != nil {
 		return err
 	}
+	mark := s.logMark()
+	if _, err := s.appendInTx(tx, Entry{Operator: "jukitermd", Action: "key.rotation.finish"}); err != nil {
+		s.logUndo(mark)
+		return err
+	}
 	if err := tx.Commit(); err != nil {
+		s.logUndo(mark)
 		return err
 	}
 	s.kr.Store(&keyring{cur: next})

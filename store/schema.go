@@ -52,6 +52,14 @@ var migrations = []string{
 	CREATE TABLE rights_ledger (entry_id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
 		action TEXT NOT NULL, operator TEXT NOT NULL, role TEXT NOT NULL, reason TEXT NOT NULL,
 		detail TEXT NOT NULL);`,
+
+	// 3: the operation log (docs/oplog.md): one row per entry with the tree hashes
+	// stored for it; payload and macs are NULL once erased by retention. The HMACs of
+	// personal values are indexed for audit lookup; signed checkpoints by tree size.
+	`CREATE TABLE oplog (idx INTEGER PRIMARY KEY, at INTEGER NOT NULL, operator TEXT NOT NULL,
+		action TEXT NOT NULL, payload BLOB, macs BLOB, digest BLOB NOT NULL, hashes BLOB NOT NULL);
+	CREATE TABLE oplog_lookup (mac BLOB NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (mac, idx)) WITHOUT ROWID;
+	CREATE TABLE oplog_checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);`,
 }
 
 // SchemaVersion is the schema version this build writes.

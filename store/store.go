@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // SQLite driver (cgo)
 
@@ -34,6 +35,9 @@ type Options struct {
 	// NextKeys are the new keys of a key rotation under way or about to begin (the
 	// key file holds both keys until the rotation is finished); nil otherwise.
 	NextKeys *Keys
+	// Now is the store's clock for the operation log (entry times, retention); default
+	// time.Now. Tests move it.
+	Now func() time.Time
 }
 
 // Store is an open identity file. Its methods are safe for concurrent use: writes are
@@ -56,6 +60,14 @@ type Store struct {
 	rotating  bool            // a key rotation is under way (begun, not finished)
 	rotated   bool            // the file is entirely under NextKeys (found at open, or rotated)
 	rtx       *sql.Tx         // the running rotation batch's transaction
+	erasing   sync.Mutex      // one EraseBefore at a time (not under mu: it archives meanwhile)
+	log       logState        // the operation log's next index and tree edge
+	anchor    *Checkpoint     // the newest checkpoint known from outside (CheckExported)
+	forked    error           // why the file is inconsistent with an exported checkpoint
+
+	logKey  *logKey    // HMAC key of personal values in the log (set at open)
+	logStmt logStmts   // the log's prepared statements (writer's connection)
+	gc      *committer // the log's group committer; nil without keys
 }
 
 // Pragmas are the SQLite settings of every connection (DSN form). The benchmark's bare
@@ -158,6 +170,9 @@ func (s *Store) init() error {
 		if err := s.checkKey(); err != nil {
 			return fmt.Errorf("open %s: %w", s.path, err)
 		}
+		if err := s.startLog(); err != nil {
+			return fmt.Errorf("open %s: %w", s.path, err)
+		}
 	}
 	// The last 更新順番号 is kept in meta by every batch (a file without it is scanned
 	// once), so that opening a large file does not read every notification.
@@ -167,6 +182,7 @@ func (s *Store) init() error {
 
 // Close waits for the running write to finish, checkpoints the WAL and closes.
 func (s *Store) Close() error {
+	s.stopLog() // writes the entries already queued first
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -174,6 +190,11 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	var errs []error
+	for _, st := range []*sql.Stmt{s.logStmt.entry, s.logStmt.lookup} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}

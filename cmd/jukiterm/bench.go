@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jukiterm/hwsim/load"
+	"jukiterm/store"
 )
 
 func init() { simCommands = append(simCommands, (*app).benchCmd) }
@@ -19,7 +20,7 @@ func (a *app) benchCmd() *cobra.Command {
 	var seed uint64
 	var keep string
 	c := &cobra.Command{
-		Use:   "bench (ingest | search | rotate | start) --persons N",
+		Use:   "bench (ingest | search | rotate | start | oplog)",
 		Short: "Measure whole pipelines on synthetic residents, in a temporary state dir of its own",
 	}
 	// inDir runs fn in the work directory: --dir (kept), else a temporary one (removed).
@@ -134,6 +135,37 @@ func (a *app) benchCmd() *cobra.Command {
 		},
 	}
 	start.Flags().IntVar(&runs, "runs", 10, "number of starts")
+	var entries, callers int
+	var verifyEntries int64
+	oplog := &cobra.Command{
+		Use:   "oplog --entries N [--callers C] [--verify-entries M]",
+		Short: "Durable operation-log appends by C concurrent callers against bare SQLite writing the same rows, then verification of M entries",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var f store.OplogFigures
+			err := inDir(func(dir string) (err error) {
+				f, err = store.BenchOplog(c.Context(), dir, entries, callers, max(verifyEntries, int64(entries)))
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("bench oplog: %w", err)
+			}
+			if a.json {
+				return printJSON(f)
+			}
+			fmt.Printf("operation log: %d entries by %d callers (%s, %d CPUs)\n", f.Entries, f.Callers, runtime.GOARCH, runtime.NumCPU())
+			fmt.Printf("  jukiterm     %9.0f entries/s  (%.1f entries a transaction)\n", f.PerS, f.PerGroup)
+			fmt.Printf("  bare SQLite  %9.0f entries/s  (same rows, same transaction size)\n", f.SQLitePerS)
+			fmt.Printf("  ratio        %9.2f\n", f.Ratio)
+			fmt.Printf("  verify       %d entries in %.1f s (10 million: about %.0f s)\n", f.VerifyEntries, f.VerifySeconds, f.Verify10M)
+			return nil
+		},
+	}
+	oplog.Flags().IntVar(&entries, "entries", 100000, "entries appended through Log")
+	oplog.Flags().IntVar(&callers, "callers", 32, "concurrent callers")
+	oplog.Flags().Int64Var(&verifyEntries, "verify-entries", 0, "extend the log to this many entries (in batches, not timed) before timing verification")
+	oplog.Flags().StringVar(&keep, "dir", "", "work in this directory and keep it (default: a temporary one, removed after)")
+	a.addJSON(oplog)
 	for _, sc := range []*cobra.Command{ingest, search, rotate, start} {
 		sc.Flags().IntVar(&persons, "persons", 100000, "number of synthetic persons")
 		sc.Flags().Uint64Var(&seed, "seed", 1, "generator seed")
@@ -141,6 +173,6 @@ func (a *app) benchCmd() *cobra.Command {
 		a.addJSON(sc)
 	}
 	search.Flags().IntVar(&queries, "queries", 2000, "searches of each kind")
-	c.AddCommand(ingest, search, rotate, start)
+	c.AddCommand(ingest, search, rotate, start, oplog)
 	return c
 }
