@@ -70,13 +70,35 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	codes := make([]string, len(recs))
+	for i, rec := range recs {
+		codes[i] = rec.ResidentCode
+	}
+	detail := map[string]any{"keys": q.Keys(), "results": len(recs), "application": q.Application,
+		"municipality": q.Municipality, "sex": q.Sex, "include_removed": q.IncludeRemoved}
+	if err := s.record(r, "search", detail, searchKeyed(q, codes)...); err != nil {
+		writeError(w, err)
+		return
+	}
 	s.log.Info("search", "keys", q.Keys(), "application", q.Application, "results", len(recs), "uid", peerOf(r).UID)
 	writeJSON(w, recs)
 }
 
 func (s *Server) show(w http.ResponseWriter, r *http.Request) {
 	code := r.PathValue("code")
-	p, err := s.store.Get(r.Context(), code, r.URL.Query().Get("history") == "true")
+	history := r.URL.Query().Get("history") == "true"
+	p, err := s.store.Get(r.Context(), code, history)
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		writeError(w, err)
+		return
+	}
+	// A look-up that finds nobody is recorded as well as one that shows a record.
+	if lerr := s.record(r, "view", map[string]any{"history": history, "found": found},
+		store.Keyed{Field: "resident_code", Value: code}); lerr != nil {
+		writeError(w, lerr)
+		return
+	}
 	if err != nil {
 		writeError(w, err)
 		return

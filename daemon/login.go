@@ -104,7 +104,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	out := newStream(w)
 	prompt := func(p string) { out.send(api.LoginEvent{Prompt: p}) }
 	var op store.Operator
-	var matched, untrusted bool
+	var matched, untrusted, counted bool
 	err := s.useReader(r.Context(), req.SimFinger, false, LoginTimeout, func(ctx context.Context, fr FingerReader) error {
 		var err error
 		if op, err = s.signInTarget(ctx, req.Operator); err != nil {
@@ -123,6 +123,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
+		counted = true // and logged with the counter
 		s.log.Warn("sign-in failed: finger not recognised", "operator", op.Name, "failures", l.Failures, "untrusted_reader_answer", untrusted)
 		msg := fmt.Sprintf("the finger was not recognised as %s's (%d failed attempts in a row)", op.Name, l.Failures)
 		if untrusted {
@@ -147,6 +148,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			err = errLogin(fmt.Sprintf("no finger was placed on the reader within %s: run `jukiterm login` again", LoginTimeout))
 		}
 		s.log.Warn("sign-in did not complete", "operator", req.Operator, "err", err)
+		// Failed matches are in the log already (with the counter); the other ways an
+		// attempt ends are recorded here.
+		if !counted {
+			s.record(r, "signin.refused", map[string]any{"operator": req.Operator, "reason": err.Error()})
+		}
 		out.fail(err)
 	}
 }
@@ -200,7 +206,15 @@ func sessionInfo(name string, rights []store.Right, l SessionLimits, signedIn ti
 
 // logout ends the caller's session (if any).
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if sess, state := s.sessions.check(tokenOf(r), peerOf(r).UID); state != sessionNone {
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, caller{Session: sess}))
+	}
 	ended := s.sessions.close(tokenOf(r))
+	if ended {
+		if err := s.record(r, "signout", nil); err != nil {
+			s.log.Error("sign-out not recorded", "err", err)
+		}
+	}
 	writeJSON(w, map[string]bool{"signed_out": ended})
 }
 

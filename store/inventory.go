@@ -97,7 +97,7 @@ func (s *Store) TakeInventory(ctx context.Context, actor string, now time.Time) 
 	}
 	inv.Previous = parseStamp(prev)
 	err = s.writeTx(func(tx *sql.Tx) error {
-		return ledger(tx, now, actor, "inventory", "", "", "yearly inventory of rights (棚卸し)",
+		return s.ledger(tx, now, actor, "inventory", "", "", "yearly inventory of rights (棚卸し)",
 			fmt.Sprintf("%d rights in force, %d unused", len(inv.Rights), inv.Unused))
 	})
 	return inv, err

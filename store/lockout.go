@@ -79,12 +79,14 @@ func (s *Store) SignInFailed(ctx context.Context, name string, now time.Time) (L
 			if _, err := tx.Exec(`UPDATE operators SET disabled = 1 WHERE name = ?`, name); err != nil {
 				return err
 			}
-			if err := ledger(tx, now, "jukitermd", "disable", name, "", fmt.Sprintf("%d failed sign-ins in a row", failures), ""); err != nil {
+			if err := s.ledger(tx, now, "jukitermd", "disable", name, "", fmt.Sprintf("%d failed sign-ins in a row", failures), ""); err != nil {
 				return err
 			}
 		}
 		l = lockoutOf(failures, &now, failures >= DisableAfter)
-		return nil
+		_, err := s.appendInTx(tx, Entry{At: now, Operator: name, Action: "signin.failure",
+			Detail: map[string]any{"failures": failures, "disabled": l.Disabled}})
+		return err
 	})
 	return l, err
 }
@@ -100,7 +102,8 @@ func (s *Store) SignInSucceeded(ctx context.Context, name string, now time.Time)
 		if n, _ := r.RowsAffected(); n == 0 {
 			return ErrSignInDisabled
 		}
-		return nil
+		_, err = s.appendInTx(tx, Entry{At: now, Operator: name, Action: "signin.success"})
+		return err
 	})
 }
 
@@ -116,6 +119,6 @@ func (s *Store) ResetSignIn(ctx context.Context, name, actor, reason string, now
 		if _, err := tx.Exec(`UPDATE operators SET failures = 0, disabled = 0, last_failure = NULL WHERE name = ?`, name); err != nil {
 			return err
 		}
-		return ledger(tx, now, actor, "reset", name, "", reason, "")
+		return s.ledger(tx, now, actor, "reset", name, "", reason, "")
 	})
 }

@@ -125,10 +125,15 @@ func (s *Store) writeTx(fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// ledger appends a rights-ledger entry inside tx.
-func ledger(tx *sql.Tx, now time.Time, actor, action, operator string, role Role, reason, detail string) error {
-	_, err := tx.Exec(`INSERT INTO rights_ledger (at, actor, action, operator, role, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		stamp(now), actor, action, operator, string(role), reason, detail)
+// ledger appends a rights-ledger line inside tx, and the same change to the operation
+// log in the same transaction: if either cannot be written, nothing changes.
+func (s *Store) ledger(tx *sql.Tx, now time.Time, actor, action, operator string, role Role, reason, detail string) error {
+	if _, err := tx.Exec(`INSERT INTO rights_ledger (at, actor, action, operator, role, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		stamp(now), actor, action, operator, string(role), reason, detail); err != nil {
+		return err
+	}
+	_, err := s.appendInTx(tx, Entry{At: now, Operator: actor, Action: "rights." + action,
+		Detail: map[string]any{"operator": operator, "role": string(role), "reason": reason, "detail": detail}})
 	return err
 }
 
@@ -157,11 +162,11 @@ func (s *Store) AddOperator(ctx context.Context, name, display string, slot uint
 			return err
 		}
 		id, _ := r.LastInsertId()
-		if err := ledger(tx, now, actor, "enrol", name, "", reason, fmt.Sprintf("reader slot %d", slot)); err != nil {
+		if err := s.ledger(tx, now, actor, "enrol", name, "", reason, fmt.Sprintf("reader slot %d", slot)); err != nil {
 			return err
 		}
 		for _, role := range roles {
-			if err := grant(tx, id, name, role, actor, reason, nil, now); err != nil {
+			if err := s.grant(tx, id, name, role, actor, reason, nil, now); err != nil {
 				return err
 			}
 		}
@@ -169,7 +174,7 @@ func (s *Store) AddOperator(ctx context.Context, name, display string, slot uint
 	})
 }
 
-func grant(tx *sql.Tx, id int64, name string, role Role, actor, reason string, expires *time.Time, now time.Time) error {
+func (s *Store) grant(tx *sql.Tx, id int64, name string, role Role, actor, reason string, expires *time.Time, now time.Time) error {
 	var exp any
 	detail := ""
 	if expires != nil {
@@ -179,7 +184,7 @@ func grant(tx *sql.Tx, id int64, name string, role Role, actor, reason string, e
 		id, string(role), stamp(now), actor, reason, exp); err != nil {
 		return err
 	}
-	return ledger(tx, now, actor, "grant", name, role, reason, detail)
+	return s.ledger(tx, now, actor, "grant", name, role, reason, detail)
 }
 
 // operatorID finds a current operator's id inside tx.
@@ -205,7 +210,7 @@ func (s *Store) Grant(ctx context.Context, name string, role Role, actor, reason
 		if err != nil {
 			return err
 		}
-		return grant(tx, id, name, role, actor, reason, expires, now)
+		return s.grant(tx, id, name, role, actor, reason, expires, now)
 	})
 }
 
@@ -227,7 +232,7 @@ func (s *Store) Revoke(ctx context.Context, name string, role Role, actor, reaso
 		if n, _ := r.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: %s holds no %s right to revoke", ErrBadOperator, name, role)
 		}
-		return ledger(tx, now, actor, "revoke", name, role, reason, "")
+		return s.ledger(tx, now, actor, "revoke", name, role, reason, "")
 	})
 }
 

@@ -32,7 +32,7 @@ func (s *Store) BindReader(ctx context.Context, id, actor string, now time.Time)
 		n, _ := r.RowsAffected()
 		forgot = int(n)
 		if forgot > 0 {
-			if err := ledger(tx, now, actor, "reader-changed", "", "", "the identity file is used with another fingerprint reader",
+			if err := s.ledger(tx, now, actor, "reader-changed", "", "", "the identity file is used with another fingerprint reader",
 				fmt.Sprintf("%d operators must be enrolled again", forgot)); err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ func (s *Store) SetFinger(ctx context.Context, name string, slot uint32, actor, 
 		if _, err := tx.Exec(`UPDATE operators SET slot = ? WHERE operator_id = ?`, slot, id); err != nil {
 			return err
 		}
-		return ledger(tx, now, actor, "enrol", name, "", reason, fmt.Sprintf("finger enrolled again, reader slot %d", slot))
+		return s.ledger(tx, now, actor, "enrol", name, "", reason, fmt.Sprintf("finger enrolled again, reader slot %d", slot))
 	})
 }
 
