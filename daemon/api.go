@@ -35,6 +35,9 @@ var routeTable = []route{
 	{"POST /v1/rights/grant", actGrant, func(s *Server) http.HandlerFunc { return s.rightChange(actGrant) }},
 	{"POST /v1/rights/revoke", actRevoke, func(s *Server) http.HandlerFunc { return s.rightChange(actRevoke) }},
 	{"POST /v1/rights/reset", actReset, func(s *Server) http.HandlerFunc { return s.rightChange(actReset) }},
+	{"POST /v1/audit/verify", actAuditVerify, func(s *Server) http.HandlerFunc { return s.auditVerify }},
+	{"POST /v1/audit/lookup", actAuditLookup, func(s *Server) http.HandlerFunc { return s.auditLookup }},
+	{"GET /v1/audit/prove/{index}", actAuditProve, func(s *Server) http.HandlerFunc { return s.auditProve }},
 }
 
 func (s *Server) routes() http.Handler {

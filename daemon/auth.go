@@ -35,6 +35,10 @@ const (
 	actGrant      action = "grant a right"
 	actRevoke     action = "revoke a right"
 	actReset      action = "reset a sign-in lockout"
+
+	actAuditVerify action = "verify the operation log"
+	actAuditLookup action = "look up a value in the operation log"
+	actAuditProve  action = "prove an entry of the operation log"
 )
 
 // Peer is the process at the other end of the socket, from SO_PEERCRED.
@@ -92,6 +96,10 @@ var policy = map[action][]store.Role{
 	actGrant:      {store.RoleAdministrator},
 	actRevoke:     {store.RoleAdministrator},
 	actReset:      {store.RoleAdministrator},
+
+	actAuditVerify: {store.RoleAuditor},
+	actAuditLookup: {store.RoleAuditor},
+	actAuditProve:  {store.RoleAuditor},
 }
 
 type sessionKey struct{}

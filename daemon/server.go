@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"jukiterm/store"
 )
 
@@ -24,6 +26,8 @@ type Server struct {
 	sessions  *sessions
 	reader    FingerReader
 	readerSem chan struct{} // one claim of the reader at a time
+	verifier  note.Verifier // of the operation log's checkpoints
+	exportDir string        // where checkpoints are exported
 	http      *http.Server
 
 	ctx    context.Context // ends when shutdown begins: long requests stop at a safe point

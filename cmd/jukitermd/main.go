@@ -112,6 +112,16 @@ func run(args []string) int {
 		defer os.Remove(cfg.Socket)
 		where = cfg.Socket
 	}
+	signer, err := logSigner(cfg, keys)
+	if err != nil {
+		return fail(1, "the HSM's signing key cannot sign the operation log's checkpoints: %v%s", err, hw.WhatToDo(err))
+	}
+	if err := checkExported(st, cfg, signer); err != nil {
+		return fail(1, "the operation log does not match its newest exported checkpoint in %s, so the identity file may have been rolled back or altered: %v. What to do: do not use the terminal; an auditor runs `jukiterm audit verify` (with jukitermd started on a copy) and reports it", cfg.CheckpointDir, err)
+	}
+	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
+	defer stopCheckpoints()
+	go signCheckpoints(cpCtx, st, cfg, signer, log)
 	systemd.Status("opening the fingerprint reader")
 	reader, err := hw.OpenReader(cfg, keys.Token)
 	if err != nil {
@@ -128,6 +138,7 @@ func run(args []string) int {
 	}
 	srv := daemon.New(st, log)
 	srv.SetReader(reader)
+	srv.SetAudit(signer.Verifier(), cfg.CheckpointDir)
 	srv.SetRotator(rot)
 	srv.SetSessionLimits(daemon.SessionLimits{Idle: cfg.SessionIdle(), Max: cfg.SessionMax()})
 	srv.SetBackups(backups(cfg, keys, log))

@@ -55,6 +55,13 @@ type Config struct {
 	// ReaderKey holds the fingerprint reader's pairing key, wrapped by the HSM;
 	// default STATE_DIR/reader.key.
 	ReaderKey string `toml:"reader_key"`
+	// CheckpointDir receives the signed checkpoints of the operation log (for media or
+	// another system); default STATE_DIR/checkpoints.
+	CheckpointDir string `toml:"checkpoint_dir"`
+	// CheckpointEvery: a checkpoint is signed after this many entries (default 1000)…
+	CheckpointEvery int64 `toml:"checkpoint_every"`
+	// CheckpointSeconds: …or when the oldest entry not covered is this old (300).
+	CheckpointSeconds int `toml:"checkpoint_seconds"`
 	// SessionIdleMinutes: a session without a request for this long locks; default 10.
 	SessionIdleMinutes int `toml:"session_idle_minutes"`
 	// SessionMaxHours: a session ends this long after sign-in; default 12.
@@ -87,6 +94,9 @@ func Default(stateDir string) Config {
 		BackupTime: DefaultBackupTime,
 		BackupKeep: DefaultBackupKeep,
 
+		CheckpointDir:      filepath.Join(stateDir, "checkpoints"),
+		CheckpointEvery:    DefaultCheckpointEvery,
+		CheckpointSeconds:  DefaultCheckpointSeconds,
 		SessionIdleMinutes: DefaultSessionIdleMinutes,
 		SessionMaxHours:    DefaultSessionMaxHours,
 	}
@@ -186,6 +196,7 @@ func Parse(path string, data []byte) (Config, error) {
 	}
 	c.backupDefaults(dir)
 	c.sessionDefaults()
+	c.oplogDefaults(dir)
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -215,6 +226,9 @@ func Parse(path string, data []byte) (Config, error) {
 		return c, bad(key, "%s", msg)
 	}
 	if key, msg := c.checkSessions(); key != "" {
+		return c, bad(key, "%s", msg)
+	}
+	if key, msg := c.checkOplog(); key != "" {
 		return c, bad(key, "%s", msg)
 	}
 	return c, nil
@@ -293,7 +307,10 @@ func (c Config) NeedRestart(next Config) []string {
 		{"backup_dir", c.BackupDir != next.BackupDir}, {"backup_recipients", !slices.Equal(c.BackupRecipients, next.BackupRecipients)},
 		{"backup_time", c.BackupTime != next.BackupTime}, {"backup_keep", c.BackupKeep != next.BackupKeep},
 		{"session_idle_minutes", c.SessionIdleMinutes != next.SessionIdleMinutes},
-		{"session_max_hours", c.SessionMaxHours != next.SessionMaxHours}} {
+		{"session_max_hours", c.SessionMaxHours != next.SessionMaxHours},
+		{"checkpoint_dir", c.CheckpointDir != next.CheckpointDir},
+		{"checkpoint_every", c.CheckpointEvery != next.CheckpointEvery},
+		{"checkpoint_seconds", c.CheckpointSeconds != next.CheckpointSeconds}} {
 		if k.changed {
 			keys = append(keys, k.name)
 		}

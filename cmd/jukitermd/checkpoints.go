@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"jukiterm/cmd/internal/hw"
+	"jukiterm/daemon/config"
+	"jukiterm/store"
+)
+
+// logSigner makes the operation log's checkpoint signer from the HSM's signing key.
+func logSigner(cfg config.Config, keys *hw.Keys) (*store.NoteSigner, error) {
+	key, err := keys.Token.Signer()
+	if err != nil {
+		return nil, err
+	}
+	return store.NewNoteSigner("jukiterm-"+cfg.TerminalID, key)
+}
+
+// checkExported refuses a file whose operation log does not hold the newest exported
+// checkpoint (rolled back, truncated or rewritten).
+func checkExported(st *store.Store, cfg config.Config, signer *store.NoteSigner) error {
+	if err := os.MkdirAll(cfg.CheckpointDir, 0o750); err != nil {
+		return fmt.Errorf("create the checkpoint directory: %w", err)
+	}
+	msg, err := store.LatestExported(cfg.CheckpointDir)
+	if err != nil || msg == nil {
+		return err
+	}
+	return st.CheckExported(context.Background(), msg, signer.Verifier())
+}
+
+// signCheckpoints signs and exports a checkpoint whenever checkpoint_every entries or
+// checkpoint_seconds have passed since the last one, until ctx ends.
+func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, signer *store.NoteSigner, log *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		due, err := st.NeedsCheckpoint(ctx, cfg.CheckpointEvery, time.Duration(cfg.CheckpointSeconds)*time.Second)
+		if err != nil || !due {
+			continue
+		}
+		msg, err := st.Checkpoint(ctx, signer, cfg.LogOrigin())
+		if errors.Is(err, store.ErrInconsistent) {
+			log.Error("SECURITY: the operation log is not consistent with its last checkpoint: no checkpoint is signed", "err", err,
+				"what_to_do", "run `jukiterm audit verify` and report it")
+			continue
+		}
+		if err != nil {
+			log.Error("sign a checkpoint of the operation log", "err", err)
+			continue
+		}
+		if path, err := store.ExportCheckpoint(cfg.CheckpointDir, msg); err != nil {
+			log.Error("export a checkpoint of the operation log", "err", err, "dir", cfg.CheckpointDir)
+		} else {
+			log.Info("operation log checkpoint signed", "file", path, "entries", st.LogSize())
+		}
+	}
+}

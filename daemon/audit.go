@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"jukiterm/store"
+	"jukiterm/store/kana"
+	"jukiterm/store/record"
+)
+
+// SetAudit gives the server the verifier of the operation log's checkpoints and the
+// directory they are exported to (before Serve).
+func (s *Server) SetAudit(v note.Verifier, exportDir string) { s.verifier, s.exportDir = v, exportDir }
+
+// AuditLookupRequest asks where a personal value appears in the operation log.
+type AuditLookupRequest struct {
+	Value string `json:"value"`
+}
+
+// auditVerify recomputes the operation log and checks it against its checkpoints and
+// the given exported checkpoint (the request body; none: the newest in the export
+// directory).
+func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) {
+	if s.verifier == nil {
+		writeError(w, errUnavailable("this jukitermd has no checkpoint verifier configured"))
+		return
+	}
+	var from []byte
+	if err := decodeJSON(w, r, &from); err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(from) == 0 && s.exportDir != "" {
+		from, _ = store.LatestExported(s.exportDir)
+	}
+	rep, err := s.store.VerifyLog(r.Context(), s.verifier, from)
+	if err != nil && !errors.Is(err, store.ErrLogTampered) {
+		writeError(w, err)
+		return
+	}
+	if lerr := s.record(r, "audit.verify", map[string]any{"entries": rep.Entries, "ok": err == nil}); lerr != nil {
+		writeError(w, lerr)
+		return
+	}
+	writeJSON(w, rep)
+}
+
+// auditLookup tells whether and when a personal value appears in the log.
+func (s *Server) auditLookup(w http.ResponseWriter, r *http.Request) {
+	var req AuditLookupRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	// Values are logged as searched, after normalisation (kana as katakana, text in
+	// its stored form): the value is looked up as given and in those forms.
+	forms := []string{req.Value}
+	if k, err := kana.Normalize(req.Value); err == nil {
+		forms = append(forms, k)
+	}
+	forms = append(forms, record.NormalizeText(req.Value))
+	var hits []store.LookupHit
+	seen := map[int64]bool{}
+	for i, v := range forms {
+		if slices.Contains(forms[:i], v) {
+			continue
+		}
+		h, err := s.store.Lookup(r.Context(), v)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		for _, x := range h {
+			if !seen[x.Index] {
+				seen[x.Index] = true
+				hits = append(hits, x)
+			}
+		}
+	}
+	slices.SortFunc(hits, func(a, b store.LookupHit) int { return int(a.Index - b.Index) })
+	if lerr := s.record(r, "audit.lookup", map[string]any{"hits": len(hits)}, store.Keyed{Field: "looked_up", Value: req.Value}); lerr != nil {
+		writeError(w, lerr)
+		return
+	}
+	if hits == nil {
+		hits = []store.LookupHit{}
+	}
+	writeJSON(w, hits)
+}
+
+// auditProve returns the inclusion proof of one entry in the tree of the given size
+// (default: the whole log).
+func (s *Server) auditProve(w http.ResponseWriter, r *http.Request) {
+	idx, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
+	if err != nil {
+		writeError(w, badRequest("the entry index is not a number"))
+		return
+	}
+	size := s.store.LogSize()
+	if v := r.URL.Query().Get("size"); v != "" {
+		if size, err = strconv.ParseInt(v, 10, 64); err != nil {
+			writeError(w, badRequest("the tree size is not a number"))
+			return
+		}
+	}
+	p, err := s.store.ProveInclusion(r.Context(), idx, size)
+	if err != nil {
+		writeError(w, badRequest(err.Error()))
+		return
+	}
+	writeJSON(w, p)
+}
