@@ -251,7 +251,11 @@ func putInPlace(cfg config.Config, tmp string, kf *hsm.KeyFile, exists bool) err
 		if err := os.Link(cfg.Database, saved); err != nil {
 			return fmt.Errorf("keep the current identity file until the restore is complete: %w. Nothing was changed", err)
 		}
-		defer os.Remove(saved)
+		defer func() {
+			for _, s := range []string{"", "-wal", "-shm", "-journal"} {
+				os.Remove(saved + s)
+			}
+		}()
 	}
 	keyTmp := ""
 	if kf != nil {
@@ -265,21 +269,35 @@ func putInPlace(cfg config.Config, tmp string, kf *hsm.KeyFile, exists bool) err
 	if keyTmp != "" {
 		sameOwner(keyTmp, cfg.KeyFile)
 	}
-	// No process has the file open (checked), so a journal beside it is stale: it must
-	// not be applied to the restored file.
-	for _, s := range []string{"-wal", "-shm", "-journal"} {
-		os.Remove(cfg.Database + s)
+	// No process has the file open (checked), so a journal beside it belongs to the
+	// replaced file and must not be applied to the restored one. It goes with the
+	// saved copy of the replaced file (it may hold that file's last commits), and
+	// comes back with it if the restore is undone.
+	journals := []string{"-wal", "-shm", "-journal"}
+	for _, s := range journals {
+		if saved != "" {
+			os.Rename(cfg.Database+s, saved+s)
+		} else {
+			os.Remove(cfg.Database + s)
+		}
+	}
+	putBack := func() {
+		if saved == "" {
+			os.Remove(cfg.Database)
+			return
+		}
+		os.Rename(saved, cfg.Database)
+		for _, s := range journals {
+			os.Rename(saved+s, cfg.Database+s)
+		}
 	}
 	if err := os.Rename(tmp, cfg.Database); err != nil {
+		putBack()
 		return fmt.Errorf("put the restored identity file in place: %w. Nothing was changed", err)
 	}
 	if keyTmp != "" {
 		if err := os.Rename(keyTmp, cfg.KeyFile); err != nil {
-			if saved != "" {
-				os.Rename(saved, cfg.Database)
-			} else {
-				os.Remove(cfg.Database)
-			}
+			putBack()
 			return fmt.Errorf("replace the key file: %w. The identity file was put back; nothing was changed", err)
 		}
 		syncDir(filepath.Dir(cfg.KeyFile))
