@@ -108,6 +108,12 @@ func (s *Server) makeBackup(ctx context.Context, trigger string) (backup.Result,
 	}
 	s.log.Info("backup made", "trigger", trigger, "path", res.Path, "bytes", res.Bytes, "persons", res.Persons,
 		"update_seq", res.UpdateSeq, "seconds", time.Since(start).Seconds())
+	if trigger == "schedule" {
+		if _, err := s.store.Log(ctx, store.Entry{Operator: "jukitermd", Action: "backup.create",
+			Detail: map[string]any{"file": res.Path, "persons": res.Persons, "update_seq": res.UpdateSeq, "trigger": trigger}}); err != nil {
+			s.log.Error("the scheduled backup could not be recorded in the operation log", "err", err)
+		}
+	}
 	removed, err := backup.Prune(b.Dir, b.TerminalID, b.Keep)
 	for _, p := range removed {
 		s.log.Info("old backup removed", "path", p, "keep", b.Keep)
@@ -126,6 +132,11 @@ func busy(msg string) error {
 func (s *Server) backupNow(w http.ResponseWriter, r *http.Request) {
 	res, err := s.makeBackup(r.Context(), fmt.Sprintf("request (uid %d)", peerOf(r).UID))
 	if err != nil {
+		s.record(r, "backup.failed", map[string]any{"reason": err.Error()})
+		writeError(w, err)
+		return
+	}
+	if err := s.record(r, "backup.create", map[string]any{"file": res.Path, "persons": res.Persons, "update_seq": res.UpdateSeq}); err != nil {
 		writeError(w, err)
 		return
 	}

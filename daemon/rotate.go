@@ -34,6 +34,12 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request) {
 			Message: "this jukitermd cannot rotate keys (it was started without its HSM and TPM)"})
 		return
 	}
+	// The request is logged before anything changes (the rotation logs its own begin
+	// and end in the store).
+	if err := s.record(r, "key.rotate.request", nil); err != nil {
+		writeError(w, err)
+		return
+	}
 	if err := s.rotator.StartRotation(); err != nil {
 		if errors.Is(err, store.ErrIngestRunning) {
 			err = badRequest(err.Error())
