@@ -29,7 +29,7 @@ type fixture struct {
 	done   chan error
 }
 
-func start(t *testing.T) *fixture {
+func start(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "jukiterm.db")
@@ -56,7 +56,7 @@ func start(t *testing.T) *fixture {
 	return f
 }
 
-func residents(t *testing.T, n int) []byte {
+func residents(t testing.TB, n int) []byte {
 	var b bytes.Buffer
 	if err := load.WriteResidents(&b, 3, n, record.Akita()); err != nil {
 		t.Fatal(err)
