@@ -60,6 +60,13 @@ var migrations = []string{
 		action TEXT NOT NULL, payload BLOB, macs BLOB, digest BLOB NOT NULL, hashes BLOB NOT NULL);
 	CREATE TABLE oplog_lookup (mac BLOB NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (mac, idx)) WITHOUT ROWID;
 	CREATE TABLE oplog_checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);`,
+
+	// 4: applications (申請): the requests under which searches and provisions are
+	// done, with their requesting body, purpose, legal basis, expected count, validity.
+	`CREATE TABLE applications (app_id TEXT PRIMARY KEY, body TEXT NOT NULL, purpose TEXT NOT NULL,
+		legal_basis TEXT NOT NULL, expected INTEGER NOT NULL, valid_from TEXT NOT NULL,
+		valid_to TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+		closed_at TEXT, closed_by TEXT, close_reason TEXT) WITHOUT ROWID;`,
 }
 
 // SchemaVersion is the schema version this build writes.
