@@ -38,6 +38,10 @@ var routeTable = []route{
 	{"POST /v1/audit/verify", actAuditVerify, func(s *Server) http.HandlerFunc { return s.auditVerify }},
 	{"POST /v1/audit/lookup", actAuditLookup, func(s *Server) http.HandlerFunc { return s.auditLookup }},
 	{"GET /v1/audit/prove/{index}", actAuditProve, func(s *Server) http.HandlerFunc { return s.auditProve }},
+	{"POST /v1/audit/reconcile", actReconcile, func(s *Server) http.HandlerFunc { return s.reconcile }},
+	{"POST /v1/applications", actAppAdd, func(s *Server) http.HandlerFunc { return s.addApplication }},
+	{"GET /v1/applications", actAppList, func(s *Server) http.HandlerFunc { return s.listApplications }},
+	{"POST /v1/applications/{id}/close", actAppClose, func(s *Server) http.HandlerFunc { return s.closeApplication }},
 }
 
 func (s *Server) routes() http.Handler {
@@ -68,6 +72,11 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(err.Error()))
 		return
 	}
+	appState, err := s.applicationState(r, q.Application)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	recs, err := s.store.Search(r.Context(), q)
 	if err != nil {
 		writeError(w, err)
@@ -77,7 +86,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	for i, rec := range recs {
 		codes[i] = rec.ResidentCode
 	}
-	detail := map[string]any{"keys": q.Keys(), "results": len(recs), "application": q.Application,
+	detail := map[string]any{"keys": q.Keys(), "results": len(recs), "application": q.Application, "application_state": appState,
 		"municipality": q.Municipality, "sex": q.Sex, "include_removed": q.IncludeRemoved}
 	if err := s.record(r, "search", detail, searchKeyed(q, codes)...); err != nil {
 		writeError(w, err)

@@ -39,6 +39,10 @@ const (
 	actAuditVerify action = "verify the operation log"
 	actAuditLookup action = "look up a value in the operation log"
 	actAuditProve  action = "prove an entry of the operation log"
+	actReconcile   action = "reconcile use against applications"
+	actAppAdd      action = "register an application"
+	actAppList     action = "list applications"
+	actAppClose    action = "close an application"
 )
 
 // Peer is the process at the other end of the socket, from SO_PEERCRED.
@@ -100,6 +104,10 @@ var policy = map[action][]store.Role{
 	actAuditVerify: {store.RoleAuditor},
 	actAuditLookup: {store.RoleAuditor},
 	actAuditProve:  {store.RoleAuditor},
+	actReconcile:   {store.RoleAuditor},
+	actAppAdd:      {store.RoleAdministrator},
+	actAppList:     {store.RoleOperator, store.RoleProvision, store.RoleDisclosure, store.RoleAdministrator, store.RoleAuditor},
+	actAppClose:    {store.RoleAdministrator},
 }
 
 type sessionKey struct{}

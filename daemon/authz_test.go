@@ -23,26 +23,30 @@ var (
 	anySession = []store.Role{"any"}
 	admin      = store.RoleAdministrator
 	allowed    = map[string][]store.Role{
-		"GET /v1/health":              public_,
-		"POST /v1/login":              public_,
-		"POST /v1/logout":             public_,
-		"GET /v1/session":             anySession,
-		"POST /v1/ingest":             {admin},
-		"POST /v1/search":             {store.RoleOperator},
-		"GET /v1/persons/{code}":      {store.RoleOperator},
-		"GET /v1/stats":               store.Roles,
-		"POST /v1/keys/rotate":        {admin},
-		"POST /v1/backup":             {admin},
-		"GET /v1/operators":           {admin, store.RoleAuditor},
-		"POST /v1/operators":          {admin},
-		"GET /v1/rights/ledger":       {admin, store.RoleAuditor},
-		"POST /v1/rights/inventory":   {admin, store.RoleAuditor},
-		"POST /v1/rights/grant":       {admin},
-		"POST /v1/rights/revoke":      {admin},
-		"POST /v1/rights/reset":       {admin},
-		"POST /v1/audit/verify":       {store.RoleAuditor},
-		"POST /v1/audit/lookup":       {store.RoleAuditor},
-		"GET /v1/audit/prove/{index}": {store.RoleAuditor},
+		"GET /v1/health":                   public_,
+		"POST /v1/login":                   public_,
+		"POST /v1/logout":                  public_,
+		"GET /v1/session":                  anySession,
+		"POST /v1/ingest":                  {admin},
+		"POST /v1/search":                  {store.RoleOperator},
+		"GET /v1/persons/{code}":           {store.RoleOperator},
+		"GET /v1/stats":                    store.Roles,
+		"POST /v1/keys/rotate":             {admin},
+		"POST /v1/backup":                  {admin},
+		"GET /v1/operators":                {admin, store.RoleAuditor},
+		"POST /v1/operators":               {admin},
+		"GET /v1/rights/ledger":            {admin, store.RoleAuditor},
+		"POST /v1/rights/inventory":        {admin, store.RoleAuditor},
+		"POST /v1/rights/grant":            {admin},
+		"POST /v1/rights/revoke":           {admin},
+		"POST /v1/rights/reset":            {admin},
+		"POST /v1/audit/verify":            {store.RoleAuditor},
+		"POST /v1/audit/lookup":            {store.RoleAuditor},
+		"GET /v1/audit/prove/{index}":      {store.RoleAuditor},
+		"POST /v1/audit/reconcile":         {store.RoleAuditor},
+		"POST /v1/applications":            {admin},
+		"GET /v1/applications":             {store.RoleOperator, store.RoleProvision, store.RoleDisclosure, admin, store.RoleAuditor},
+		"POST /v1/applications/{id}/close": {admin},
 	}
 )
 
@@ -64,7 +68,7 @@ func TestAuthorizationTable(t *testing.T) {
 			continue
 		}
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		path = strings.NewReplacer("{code}", "12000000001", "{index}", "0").Replace(path)
+		path = strings.NewReplacer("{code}", "12000000001", "{index}", "0", "{id}", "P-1").Replace(path)
 		for _, role := range roles {
 			for _, state := range states {
 				rights := []store.Right{}

@@ -13,7 +13,7 @@ import (
 const exitTampered = 5
 
 func (a *app) auditCmd() *cobra.Command {
-	c := &cobra.Command{Use: "audit (verify | lookup | prove)", Short: "Check the tamper-evident operation log (auditor)"}
+	c := &cobra.Command{Use: "audit (verify | lookup | prove | reconcile)", Short: "Check the tamper-evident operation log (auditor)"}
 	var fromFile string
 	verify := &cobra.Command{
 		Use:   "verify [--from-checkpoint FILE]",
@@ -97,6 +97,6 @@ func (a *app) auditCmd() *cobra.Command {
 	}
 	a.addJSON(verify)
 	a.addJSON(lookup)
-	c.AddCommand(verify, lookup, prove)
+	c.AddCommand(verify, lookup, prove, a.reconcileCmd())
 	return c
 }
