@@ -60,7 +60,15 @@ func TestAuditAndRollback(t *testing.T) {
 	if r := cli(t, bin, socket, "audit", "verify"); r.code != 2 || !strings.Contains(r.stderr, "does not hold the right") {
 		t.Fatalf("audit verify as an operator: %+v", r)
 	}
+	time.Sleep(1500 * time.Millisecond) // the journal mirror runs each second
 	d.stop(t)
+	journal := d.out.String()
+	if !strings.Contains(journal, "msg=operation") || !strings.Contains(journal, "action=search") || !strings.Contains(journal, "action=audit.lookup") {
+		t.Fatalf("the journal does not mirror the operation log:\n%s", journal)
+	}
+	if strings.Contains(journal, "12000000002") {
+		t.Fatal("the journal holds a searched 住民票コード")
+	}
 
 	// The file is put back as it was before the second run: jukitermd refuses it.
 	os.WriteFile(filepath.Join(state, "jukiterm.db"), old, 0o600)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -122,6 +123,8 @@ func run(args []string) int {
 	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
 	defer stopCheckpoints()
 	go signCheckpoints(cpCtx, st, cfg, signer, log)
+	go mirrorLog(cpCtx, st, log)
+	go watchDisk(cpCtx, filepath.Dir(cfg.Database), log)
 	systemd.Status("opening the fingerprint reader")
 	reader, err := hw.OpenReader(cfg, keys.Token)
 	if err != nil {
