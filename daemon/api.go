@@ -39,6 +39,7 @@ var routeTable = []route{
 	{"POST /v1/audit/lookup", actAuditLookup, func(s *Server) http.HandlerFunc { return s.auditLookup }},
 	{"GET /v1/audit/prove/{index}", actAuditProve, func(s *Server) http.HandlerFunc { return s.auditProve }},
 	{"POST /v1/audit/reconcile", actReconcile, func(s *Server) http.HandlerFunc { return s.reconcile }},
+	{"POST /v1/audit/export", actAuditExport, func(s *Server) http.HandlerFunc { return s.auditExport }},
 	{"POST /v1/applications", actAppAdd, func(s *Server) http.HandlerFunc { return s.addApplication }},
 	{"GET /v1/applications", actAppList, func(s *Server) http.HandlerFunc { return s.listApplications }},
 	{"POST /v1/applications/{id}/close", actAppClose, func(s *Server) http.HandlerFunc { return s.closeApplication }},

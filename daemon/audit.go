@@ -1,13 +1,19 @@
 package daemon
 
 import (
+	"crypto"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"jukiterm/daemon/archive"
 	"jukiterm/store"
 	"jukiterm/store/kana"
 	"jukiterm/store/record"
@@ -114,4 +120,51 @@ func (s *Server) auditProve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, p)
+}
+
+// SetArchive gives the server what archives of the operation log need: the age
+// recipients they are encrypted to and the HSM key that signs them (before Serve).
+func (s *Server) SetArchive(recipients []string, signer crypto.Signer) {
+	s.archiveTo, s.archiveSigner = recipients, signer
+}
+
+// ArchiveDir is where archives of the operation log are written: beside the exported
+// checkpoints, for the same media or system.
+func ArchiveDir(exportDir string) string { return filepath.Join(exportDir, "archives") }
+
+// auditExport writes an encrypted, signed archive of the entries of a period.
+func (s *Server) auditExport(w http.ResponseWriter, r *http.Request) {
+	var req ReconcileRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	from, err1 := time.ParseInLocation(time.DateOnly, req.From, time.Local)
+	to, err2 := time.ParseInLocation(time.DateOnly, req.To, time.Local)
+	if err1 != nil || err2 != nil || to.Before(from) {
+		writeError(w, badRequest("give --from and --to as dates YYYY-MM-DD, --to not before --from"))
+		return
+	}
+	if s.archiveSigner == nil {
+		writeError(w, errUnavailable("this jukitermd cannot sign archives (no HSM signing key)"))
+		return
+	}
+	entries, err := s.store.ArchiveRange(r.Context(), from, to.AddDate(0, 0, 1))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	name := fmt.Sprintf("oplog-%s-%s-%s.age", req.From, req.To, s.sessions.now().UTC().Format("20060102T150405Z"))
+	path, err := archive.Write(ArchiveDir(s.exportDir), name, entries, s.archiveTo, s.archiveSigner)
+	if err != nil {
+		writeError(w, badRequest("the archive was not written: "+err.Error()))
+		return
+	}
+	if err := s.record(r, "audit.export", map[string]any{"from": req.From, "to": req.To, "entries": len(entries), "file": path}); err != nil {
+		os.Remove(path)
+		os.Remove(path + ".sig")
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, map[string]any{"file": path, "entries": len(entries)})
 }

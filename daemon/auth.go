@@ -40,6 +40,7 @@ const (
 	actAuditLookup action = "look up a value in the operation log"
 	actAuditProve  action = "prove an entry of the operation log"
 	actReconcile   action = "reconcile use against applications"
+	actAuditExport action = "export the operation log"
 	actAppAdd      action = "register an application"
 	actAppList     action = "list applications"
 	actAppClose    action = "close an application"
@@ -105,6 +106,7 @@ var policy = map[action][]store.Role{
 	actAuditLookup: {store.RoleAuditor},
 	actAuditProve:  {store.RoleAuditor},
 	actReconcile:   {store.RoleAuditor},
+	actAuditExport: {store.RoleAuditor},
 	actAppAdd:      {store.RoleAdministrator},
 	actAppList:     {store.RoleOperator, store.RoleProvision, store.RoleDisclosure, store.RoleAdministrator, store.RoleAuditor},
 	actAppClose:    {store.RoleAdministrator},

@@ -44,6 +44,7 @@ var (
 		"POST /v1/audit/lookup":            {store.RoleAuditor},
 		"GET /v1/audit/prove/{index}":      {store.RoleAuditor},
 		"POST /v1/audit/reconcile":         {store.RoleAuditor},
+		"POST /v1/audit/export":            {store.RoleAuditor},
 		"POST /v1/applications":            {admin},
 		"GET /v1/applications":             {store.RoleOperator, store.RoleProvision, store.RoleDisclosure, admin, store.RoleAuditor},
 		"POST /v1/applications/{id}/close": {admin},

@@ -4,6 +4,7 @@ package daemon
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +29,10 @@ type Server struct {
 	readerSem chan struct{} // one claim of the reader at a time
 	verifier  note.Verifier // of the operation log's checkpoints
 	exportDir string        // where checkpoints are exported
-	http      *http.Server
+
+	archiveTo     []string      // age recipients of the log's archives
+	archiveSigner crypto.Signer // signs them (the HSM key)
+	http          *http.Server
 
 	ctx    context.Context // ends when shutdown begins: long requests stop at a safe point
 	cancel context.CancelFunc

@@ -13,7 +13,7 @@ import (
 const exitTampered = 5
 
 func (a *app) auditCmd() *cobra.Command {
-	c := &cobra.Command{Use: "audit (verify | lookup | prove | reconcile)", Short: "Check the tamper-evident operation log (auditor)"}
+	c := &cobra.Command{Use: "audit (verify | lookup | prove | reconcile | export)", Short: "Check the tamper-evident operation log (auditor)"}
 	var fromFile string
 	verify := &cobra.Command{
 		Use:   "verify [--from-checkpoint FILE]",
@@ -97,6 +97,22 @@ func (a *app) auditCmd() *cobra.Command {
 	}
 	a.addJSON(verify)
 	a.addJSON(lookup)
-	c.AddCommand(verify, lookup, prove, a.reconcileCmd())
+	var from, to string
+	export := &cobra.Command{
+		Use:   "export --from DATE --to DATE",
+		Short: "Write an encrypted (to backup_recipients), signed archive of a period's entries",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			file, n, err := a.client().AuditExport(c.Context(), from, to)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%d entries archived in %s (signature in %s.sig).\n", n, file, file)
+			return nil
+		},
+	}
+	export.Flags().StringVar(&from, "from", "", "first day, YYYY-MM-DD")
+	export.Flags().StringVar(&to, "to", "", "last day, YYYY-MM-DD")
+	c.AddCommand(verify, lookup, prove, a.reconcileCmd(), export)
 	return c
 }

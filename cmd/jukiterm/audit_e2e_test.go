@@ -53,8 +53,17 @@ func TestAuditAndRollback(t *testing.T) {
 	if r := cli(t, bin, socket, "audit", "lookup", "12000000002"); r.code != 0 || !strings.Contains(r.stdout, "search") {
 		t.Fatalf("audit lookup: %+v", r)
 	}
-	if r := cli(t, bin, socket, "audit", "verify"); r.code != 0 {
-		t.Fatalf("audit verify: %+v", r)
+	today := time.Now().Format(time.DateOnly)
+	r := cli(t, bin, socket, "audit", "export", "--from", today, "--to", today)
+	if r.code != 0 || !strings.Contains(r.stdout, "entries archived in") {
+		t.Fatalf("audit export: %+v", r)
+	}
+	archives, _ := filepath.Glob(filepath.Join(state, "checkpoints", "archives", "oplog-*.age"))
+	if len(archives) != 1 {
+		t.Fatalf("archives: %v", archives)
+	}
+	if b, _ := os.ReadFile(archives[0]); bytes.Contains(b, []byte("search")) {
+		t.Fatal("the archive is not encrypted")
 	}
 	signIn(t, bin, socket, "operator")
 	if r := cli(t, bin, socket, "audit", "verify"); r.code != 2 || !strings.Contains(r.stderr, "does not hold the right") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"jukiterm/cmd/internal/hw"
+	"jukiterm/daemon"
+	"jukiterm/daemon/archive"
 	"jukiterm/daemon/config"
 	"jukiterm/store"
 )
@@ -64,6 +67,33 @@ func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, si
 			log.Error("export a checkpoint of the operation log", "err", err, "dir", cfg.CheckpointDir)
 		} else {
 			log.Info("operation log checkpoint signed", "file", path, "entries", st.LogSize())
+		}
+	}
+}
+
+// eraseExpired archives, then erases, the operation-log entries past the retention
+// period, once at start and then daily.
+func eraseExpired(ctx context.Context, st *store.Store, cfg config.Config, signer crypto.Signer, log *slog.Logger) {
+	for {
+		cutoff := store.RetentionCutoff(time.Now(), cfg.LogRetentionYears)
+		res, err := st.EraseBefore(ctx, cutoff, "jukitermd", func(batch []store.ArchivedEntry) error {
+			name := fmt.Sprintf("oplog-retention-%d-%d.age", batch[0].Index, batch[len(batch)-1].Index)
+			path, err := archive.Write(daemon.ArchiveDir(cfg.CheckpointDir), name, batch, cfg.BackupRecipients, signer)
+			if err == nil {
+				log.Info("operation-log entries archived before erasure", "file", path, "entries", len(batch))
+			}
+			return err
+		})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("operation-log retention: nothing was erased", "err", err, "what_to_do", "check backup_recipients and the checkpoint directory")
+		case res.Erased > 0:
+			log.Info("operation-log entries past retention erased (archived first)", "entries", res.Erased, "before", cutoff.Format(time.DateOnly))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(24 * time.Hour):
 		}
 	}
 }

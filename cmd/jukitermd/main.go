@@ -142,6 +142,10 @@ func run(args []string) int {
 	srv := daemon.New(st, log)
 	srv.SetReader(reader)
 	srv.SetAudit(signer.Verifier(), cfg.CheckpointDir)
+	if hsmKey, err := keys.Token.Signer(); err == nil {
+		srv.SetArchive(cfg.BackupRecipients, hsmKey)
+		go eraseExpired(cpCtx, st, cfg, hsmKey, log)
+	}
 	srv.SetRotator(rot)
 	srv.SetSessionLimits(daemon.SessionLimits{Idle: cfg.SessionIdle(), Max: cfg.SessionMax()})
 	srv.SetBackups(backups(cfg, keys, log))

@@ -29,3 +29,14 @@ func (c *Client) AuditProve(ctx context.Context, idx int64) (store.InclusionProo
 	var p store.InclusionProof
 	return p, c.getJSON(ctx, http.MethodGet, fmt.Sprintf("/v1/audit/prove/%d", idx), nil, &p)
 }
+
+// AuditExport has the daemon write an encrypted, signed archive of a period's entries
+// (dates YYYY-MM-DD) and returns its file and number of entries.
+func (c *Client) AuditExport(ctx context.Context, from, to string) (string, int, error) {
+	var out struct {
+		File    string `json:"file"`
+		Entries int    `json:"entries"`
+	}
+	err := c.getJSON(ctx, http.MethodPost, "/v1/audit/export", map[string]string{"from": from, "to": to}, &out)
+	return out.File, out.Entries, err
+}

@@ -62,6 +62,9 @@ type Config struct {
 	CheckpointEvery int64 `toml:"checkpoint_every"`
 	// CheckpointSeconds: …or when the oldest entry not covered is this old (300).
 	CheckpointSeconds int `toml:"checkpoint_seconds"`
+	// LogRetentionYears: operation-log entries older than this are archived, then their
+	// payloads erased (default 7).
+	LogRetentionYears int `toml:"log_retention_years"`
 	// SessionIdleMinutes: a session without a request for this long locks; default 10.
 	SessionIdleMinutes int `toml:"session_idle_minutes"`
 	// SessionMaxHours: a session ends this long after sign-in; default 12.
@@ -97,6 +100,7 @@ func Default(stateDir string) Config {
 		CheckpointDir:      filepath.Join(stateDir, "checkpoints"),
 		CheckpointEvery:    DefaultCheckpointEvery,
 		CheckpointSeconds:  DefaultCheckpointSeconds,
+		LogRetentionYears:  7,
 		SessionIdleMinutes: DefaultSessionIdleMinutes,
 		SessionMaxHours:    DefaultSessionMaxHours,
 	}
@@ -310,7 +314,8 @@ func (c Config) NeedRestart(next Config) []string {
 		{"session_max_hours", c.SessionMaxHours != next.SessionMaxHours},
 		{"checkpoint_dir", c.CheckpointDir != next.CheckpointDir},
 		{"checkpoint_every", c.CheckpointEvery != next.CheckpointEvery},
-		{"checkpoint_seconds", c.CheckpointSeconds != next.CheckpointSeconds}} {
+		{"checkpoint_seconds", c.CheckpointSeconds != next.CheckpointSeconds},
+		{"log_retention_years", c.LogRetentionYears != next.LogRetentionYears}} {
 		if k.changed {
 			keys = append(keys, k.name)
 		}

@@ -22,6 +22,9 @@ func (c *Config) oplogDefaults(dir string) {
 	if c.CheckpointSeconds == 0 {
 		c.CheckpointSeconds = DefaultCheckpointSeconds
 	}
+	if c.LogRetentionYears == 0 {
+		c.LogRetentionYears = 7
+	}
 }
 
 // checkOplog returns the operation-log key that is wrong and why, or "".
@@ -31,6 +34,8 @@ func (c *Config) checkOplog() (key, msg string) {
 		return "checkpoint_every", fmt.Sprintf("must be at least 1, not %d", c.CheckpointEvery)
 	case c.CheckpointSeconds < 1 || c.CheckpointSeconds > 86400:
 		return "checkpoint_seconds", fmt.Sprintf("must be between 1 and 86400, not %d", c.CheckpointSeconds)
+	case c.LogRetentionYears < 7:
+		return "log_retention_years", fmt.Sprintf("must be at least 7 (the operation log is kept 7 years), not %d", c.LogRetentionYears)
 	}
 	return "", ""
 }
