@@ -129,6 +129,15 @@ func restore(ctx context.Context, cfg config.Config, ra restoreArgs) error {
 	if err := putInPlace(cfg, tmp, kf, exists); err != nil {
 		return err
 	}
+	moved, err := settleLog(ctx, cfg, k, m, ra.path)
+	if err != nil {
+		return fmt.Errorf("the identity file is restored, but its operation log could not be settled with the exported checkpoints: %w; jukitermd may refuse to start: report it", err)
+	}
+	if moved > 0 {
+		fmt.Fprintf(os.Stderr, "%d exported checkpoints of the operation log cover entries the backup does not hold (made after it, or by the replaced file): "+
+			"they were moved to a superseded-… directory in %s. The entries they cover are not in this terminal's log any more "+
+			"(an auditor keeps those checkpoints and the archives); the restore is the log's newest entry.\n", moved, cfg.CheckpointDir)
+	}
 	fmt.Printf("Restored %s into %s:\n", ra.path, cfg.Database)
 	t := &table{}
 	t.add("  persons", fmt.Sprintf("%d current, %d removed; 更新順番号 %d", info.Persons, info.Removed, info.UpdateSeq))

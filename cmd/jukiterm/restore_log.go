@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"jukiterm/cmd/internal/hw"
+	"jukiterm/daemon/backup"
+	"jukiterm/daemon/config"
+	"jukiterm/store"
+)
+
+// settleLog makes the restored file's operation log and the exported checkpoints agree:
+// a restore is a deliberate rollback, so every exported checkpoint the restored log
+// does not contain (made after the backup, or by this terminal's replaced log) is
+// moved to a superseded-TIME directory beside them instead of making jukitermd refuse
+// the file; and the restore itself is the first new entry of the log.
+func settleLog(ctx context.Context, cfg config.Config, k *hw.Keys, m backup.Manifest, from string) (moved int, err error) {
+	_, dek, next, err := hw.LoadKey(cfg, k)
+	if err != nil {
+		return 0, err
+	}
+	keys, err := store.NewKeys(dek.Derive)
+	dek.Destroy()
+	if next != nil {
+		next.Destroy()
+	}
+	if err != nil {
+		return 0, err
+	}
+	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: 16, Keys: keys})
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	key, err := k.Token.Signer()
+	if err != nil {
+		return 0, err
+	}
+	signer, err := store.NewNoteSigner("jukiterm-"+cfg.TerminalID, key)
+	if err != nil {
+		return 0, err
+	}
+	ents, _ := os.ReadDir(cfg.CheckpointDir)
+	var names []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "checkpoint-") && e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	aside := filepath.Join(cfg.CheckpointDir, "superseded-"+time.Now().UTC().Format("20060102T150405Z"))
+	for i := len(names) - 1; i >= 0; i-- {
+		p := filepath.Join(cfg.CheckpointDir, names[i])
+		msg, err := os.ReadFile(p)
+		if err == nil && st.CheckExported(ctx, msg, signer.Verifier()) == nil {
+			break // this one and the older ones are in the restored log
+		}
+		if err := os.MkdirAll(aside, 0o750); err != nil {
+			return moved, err
+		}
+		if err := os.Rename(p, filepath.Join(aside, names[i])); err != nil {
+			return moved, err
+		}
+		moved++
+	}
+	_, err = st.Log(ctx, store.Entry{Operator: "jukiterm backup restore", Action: "backup.restored", Detail: map[string]any{
+		"backup": filepath.Base(from), "made_by": m.TerminalID, "made_at": m.Created.Format(time.RFC3339),
+		"checkpoints_superseded": moved, "superseded_dir": aside}})
+	if err != nil {
+		return moved, fmt.Errorf("record the restore in the operation log: %w", err)
+	}
+	return moved, nil
+}
