@@ -119,6 +119,10 @@ func (s *Server) auditProve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(err.Error()))
 		return
 	}
+	if err := s.record(r, "audit.prove", map[string]any{"index": idx, "size": size}); err != nil {
+		writeError(w, err)
+		return
+	}
 	writeJSON(w, p)
 }
 

@@ -181,6 +181,9 @@ func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 		c, err := s.authorize(r, a)
 		if err != nil {
 			s.log.Warn("request denied", "action", string(a), "uid", peerOf(r).UID, "pid", peerOf(r).PID, "operator", c.Operator, "reason", err.Error())
+			if s.store != nil && peerOf(r).Known {
+				s.record(r, "access.denied", map[string]any{"action": string(a), "uid": peerOf(r).UID, "reason": err.Error()})
+			}
 			writeError(w, err)
 			return
 		}

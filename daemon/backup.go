@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"net/http"
 	"time"
 
@@ -130,6 +131,11 @@ func busy(msg string) error {
 
 // backupNow answers POST /v1/backup: one backup now, its result as JSON.
 func (s *Server) backupNow(w http.ResponseWriter, r *http.Request) {
+	// Logged before anything is copied (fail closed), and the result after.
+	if err := s.record(r, "backup.request", nil); err != nil {
+		writeError(w, err)
+		return
+	}
 	res, err := s.makeBackup(r.Context(), fmt.Sprintf("request (uid %d)", peerOf(r).UID))
 	if err != nil {
 		s.record(r, "backup.failed", map[string]any{"reason": err.Error()})
@@ -137,6 +143,7 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.record(r, "backup.create", map[string]any{"file": res.Path, "persons": res.Persons, "update_seq": res.UpdateSeq}); err != nil {
+		os.Remove(res.Path) // a backup the log does not name is not kept
 		writeError(w, err)
 		return
 	}

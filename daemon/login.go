@@ -98,6 +98,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.signInTarget(r.Context(), req.Operator); err != nil {
+		if lerr := s.record(r, "signin.refused", map[string]any{"operator": req.Operator, "reason": err.Error()}); lerr != nil {
+			err = lerr
+		}
 		writeError(w, err)
 		return
 	}

@@ -80,9 +80,10 @@ func (s *Store) AddApplication(ctx context.Context, a Application, actor string,
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Body, a.Purpose, a.LegalBasis, a.Expected, a.ValidFrom, a.ValidTo, stamp(now), actor); err != nil {
 			return fmt.Errorf("%w: application %s exists already (%v)", ErrBadApplication, a.ID, err)
 		}
+		// Free text (body, purpose, legal basis) stays in the applications table: it
+		// could name a person, and the log keeps no personal value in the clear.
 		_, err := s.appendInTx(tx, Entry{At: now, Operator: actor, Action: "application.add", Detail: map[string]any{
-			"application": a.ID, "body": a.Body, "purpose": a.Purpose, "legal_basis": a.LegalBasis,
-			"expected": a.Expected, "valid_from": a.ValidFrom, "valid_to": a.ValidTo}})
+			"application": a.ID, "expected": a.Expected, "valid_from": a.ValidFrom, "valid_to": a.ValidTo}})
 		return err
 	})
 }
@@ -102,7 +103,7 @@ func (s *Store) CloseApplication(ctx context.Context, id, actor, reason string, 
 			return fmt.Errorf("%w: %s (or it is closed already)", ErrNoApplication, id)
 		}
 		_, err = s.appendInTx(tx, Entry{At: now, Operator: actor, Action: "application.close",
-			Detail: map[string]any{"application": id, "reason": reason}})
+			Detail: map[string]any{"application": id}})
 		return err
 	})
 }

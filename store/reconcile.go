@@ -121,7 +121,9 @@ func (s *Store) Reconcile(ctx context.Context, o ReconcileOptions) (Reconcile, e
 		appRecords[app] += records
 		local := e.At.In(o.Loc)
 		f := Finding{Index: e.Index, At: e.At, Operator: e.Operator, Action: e.Action, Application: app}
+		// A view follows a search, which named (or did not name) the application.
 		switch a, known := byID[app]; {
+		case e.Action == "view":
 		case app == "":
 			f.Why = "no application named"
 			rep.NoApplication = append(rep.NoApplication, f)

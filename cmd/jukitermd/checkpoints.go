@@ -14,6 +14,7 @@ import (
 	"jukiterm/daemon/archive"
 	"jukiterm/daemon/config"
 	"jukiterm/store"
+	"jukiterm/systemd"
 )
 
 // logSigner makes the operation log's checkpoint signer from the HSM's signing key.
@@ -43,26 +44,37 @@ func checkExported(st *store.Store, cfg config.Config, signer *store.NoteSigner)
 func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, signer *store.NoteSigner, log *slog.Logger) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var retryAt time.Time // after a failure, the next attempt waits a minute
+	var lastErr string
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+		if time.Now().Before(retryAt) {
+			continue
+		}
 		due, err := st.NeedsCheckpoint(ctx, cfg.CheckpointEvery, time.Duration(cfg.CheckpointSeconds)*time.Second)
 		if err != nil || !due {
 			continue
 		}
 		msg, err := st.Checkpoint(ctx, signer, cfg.LogOrigin())
-		if errors.Is(err, store.ErrInconsistent) {
-			log.Error("SECURITY: the operation log is not consistent with its last checkpoint: no checkpoint is signed", "err", err,
-				"what_to_do", "run `jukiterm audit verify` and report it")
-			continue
-		}
 		if err != nil {
-			log.Error("sign a checkpoint of the operation log", "err", err)
+			retryAt = time.Now().Add(time.Minute)
+			if err.Error() != lastErr { // said once, not every minute
+				lastErr = err.Error()
+				if errors.Is(err, store.ErrInconsistent) {
+					log.Error("SECURITY: the operation log is not consistent with its last checkpoint (or that checkpoint was signed by another key): no checkpoint is signed", "err", err,
+						"what_to_do", "an auditor runs `jukiterm audit verify` and reports it")
+					systemd.Status("serving; NO CHECKPOINT IS SIGNED: the operation log is not consistent with its last checkpoint")
+				} else {
+					log.Error("sign a checkpoint of the operation log (retried each minute)", "err", err)
+				}
+			}
 			continue
 		}
+		lastErr = ""
 		if path, err := store.ExportCheckpoint(cfg.CheckpointDir, msg); err != nil {
 			log.Error("export a checkpoint of the operation log", "err", err, "dir", cfg.CheckpointDir)
 		} else {
@@ -77,7 +89,9 @@ func eraseExpired(ctx context.Context, st *store.Store, cfg config.Config, signe
 	for {
 		cutoff := store.RetentionCutoff(time.Now(), cfg.LogRetentionYears)
 		res, err := st.EraseBefore(ctx, cutoff, "jukitermd", func(batch []store.ArchivedEntry) error {
-			name := fmt.Sprintf("oplog-retention-%d-%d.age", batch[0].Index, batch[len(batch)-1].Index)
+			// The time in the name: an archive written before an erasure that failed is
+			// kept, and the next run writes its own.
+			name := fmt.Sprintf("oplog-retention-%d-%d-%s.age", batch[0].Index, batch[len(batch)-1].Index, time.Now().UTC().Format("20060102T150405Z"))
 			path, err := archive.Write(daemon.ArchiveDir(cfg.CheckpointDir), name, batch, cfg.BackupRecipients, signer)
 			if err == nil {
 				log.Info("operation-log entries archived before erasure", "file", path, "entries", len(batch))

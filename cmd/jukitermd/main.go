@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -87,6 +88,15 @@ func run(args []string) int {
 		return fail(1, "cannot open the identity file: %v", err)
 	}
 	defer st.Close()
+	// Before anything writes to the file: is it the file the exported checkpoints
+	// describe (not rolled back, not altered)?
+	signer, err := logSigner(cfg, keys)
+	if err != nil {
+		return fail(1, "the HSM's signing key cannot sign the operation log's checkpoints: %v%s", err, hw.WhatToDo(err))
+	}
+	if err := checkExported(st, cfg, signer); err != nil {
+		return fail(1, "the operation log does not match its newest exported checkpoint in %s: %v. Either the identity file was rolled back or altered — do not use the terminal and report it — or the HSM's signing key changed (a replaced HSM), whose checkpoints the new key cannot check. After a backup restore this does not happen (`jukiterm backup restore` sets newer checkpoints aside)", cfg.CheckpointDir, err)
+	}
 	rot := newRotation(cfg, keys, kf, st, log)
 	defer rot.Close()
 	if err := rot.settle(nextKeys); err != nil {
@@ -113,18 +123,12 @@ func run(args []string) int {
 		defer os.Remove(cfg.Socket)
 		where = cfg.Socket
 	}
-	signer, err := logSigner(cfg, keys)
-	if err != nil {
-		return fail(1, "the HSM's signing key cannot sign the operation log's checkpoints: %v%s", err, hw.WhatToDo(err))
-	}
-	if err := checkExported(st, cfg, signer); err != nil {
-		return fail(1, "the operation log does not match its newest exported checkpoint in %s, so the identity file may have been rolled back or altered: %v. What to do: do not use the terminal; an auditor runs `jukiterm audit verify` (with jukitermd started on a copy) and reports it", cfg.CheckpointDir, err)
-	}
 	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
-	defer stopCheckpoints()
-	go signCheckpoints(cpCtx, st, cfg, signer, log)
-	go mirrorLog(cpCtx, st, log)
-	go watchDisk(cpCtx, filepath.Dir(cfg.Database), log)
+	var background sync.WaitGroup // stopped before the store closes
+	defer func() { stopCheckpoints(); background.Wait() }()
+	background.Go(func() { signCheckpoints(cpCtx, st, cfg, signer, log) })
+	background.Go(func() { mirrorLog(cpCtx, st, log) })
+	background.Go(func() { watchDisk(cpCtx, filepath.Dir(cfg.Database), log) })
 	systemd.Status("opening the fingerprint reader")
 	reader, err := hw.OpenReader(cfg, keys.Token)
 	if err != nil {
@@ -144,7 +148,7 @@ func run(args []string) int {
 	srv.SetAudit(signer.Verifier(), cfg.CheckpointDir)
 	if hsmKey, err := keys.Token.Signer(); err == nil {
 		srv.SetArchive(cfg.BackupRecipients, hsmKey)
-		go eraseExpired(cpCtx, st, cfg, hsmKey, log)
+		background.Go(func() { eraseExpired(cpCtx, st, cfg, hsmKey, log) })
 	}
 	srv.SetRotator(rot)
 	srv.SetSessionLimits(daemon.SessionLimits{Idle: cfg.SessionIdle(), Max: cfg.SessionMax()})
@@ -182,6 +186,8 @@ func run(args []string) int {
 		log.Error("shutdown", "err", err)
 	}
 	rot.Close()
+	stopCheckpoints()
+	background.Wait()
 	if err := st.Close(); err != nil {
 		return fail(1, "closing the identity file: %v", err)
 	}
