@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"net/http"
+	"os"
 	"time"
 
 	"jukiterm/daemon/api"
