@@ -220,6 +220,9 @@ func (s *Store) ArchiveRange(ctx context.Context, from, to time.Time) ([]Archive
 		if err := scanRow(rows, &r); err != nil {
 			return nil, err
 		}
+		if !r.intact() {
+			return nil, fmt.Errorf("%w: entry %d does not match its digest: run jukiterm audit verify", ErrLogTampered, r.idx)
+		}
 		e, err := r.entry()
 		if err != nil {
 			return nil, err

@@ -95,6 +95,9 @@ func (s *Store) Reconcile(ctx context.Context, o ReconcileOptions) (Reconcile, e
 		if err := scanRow(rows, &r); err != nil {
 			return rep, err
 		}
+		if !r.intact() {
+			return rep, fmt.Errorf("%w: entry %d does not match its digest: run jukiterm audit verify", ErrLogTampered, r.idx)
+		}
 		e, err := r.entry()
 		if err != nil {
 			return rep, err
