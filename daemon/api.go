@@ -107,8 +107,13 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A look-up that finds nobody is recorded as well as one that shows a record.
-	if lerr := s.record(r, "view", map[string]any{"history": history, "found": found},
-		store.Keyed{Field: "resident_code", Value: code}); lerr != nil {
+	keyed := []store.Keyed{{Field: "resident_code", Value: code}}
+	var changed *store.ChangedCodeError
+	if errors.As(err, &changed) { // the answer names the current code: it is shown
+		keyed = append(keyed, store.Keyed{Field: "result_resident_code", Value: changed.New})
+	}
+	if lerr := s.record(r, "view", map[string]any{"history": history, "found": found, "former_code": changed != nil},
+		keyed...); lerr != nil {
 		writeError(w, lerr)
 		return
 	}

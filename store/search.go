@@ -49,6 +49,15 @@ func (s *Store) Search(ctx context.Context, q Query) ([]record.Record, error) {
 	return out, nil
 }
 
+// ChangedCodeError says a 住民票コード was changed, and to what; it is an ErrNotFound.
+type ChangedCodeError struct{ Old, New string }
+
+func (e *ChangedCodeError) Error() string {
+	return fmt.Sprintf("%v: 住民票コード %s was changed to %s", ErrNotFound, e.Old, e.New)
+}
+
+func (e *ChangedCodeError) Unwrap() error { return ErrNotFound }
+
 // Person is a record with, when asked for, its earlier versions (oldest first).
 type Person struct {
 	record.Record
@@ -68,7 +77,7 @@ func (s *Store) Get(ctx context.Context, code string, withHistory bool) (Person,
 		now, err := kr.scanPerson("persons", s.r.QueryRowContext(ctx, `SELECT p.person_id, p.update_seq, p.data
 			FROM former_codes f JOIN persons p USING (person_id) WHERE `+kr.eq("f.code_idx"), kr.blinds(ixCode, code)...))
 		if err == nil {
-			return Person{}, fmt.Errorf("%w: 住民票コード %s was changed to %s", ErrNotFound, code, now.ResidentCode)
+			return Person{}, &ChangedCodeError{Old: code, New: now.ResidentCode}
 		}
 		return Person{}, fmt.Errorf("%w: 住民票コード %s", ErrNotFound, code)
 	}
