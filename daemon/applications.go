@@ -15,6 +15,17 @@ type ReconcileRequest struct {
 	To   string `json:"to"`
 }
 
+// period returns the instants the request's days span: from the start of From to the
+// start of the day after To.
+func (q ReconcileRequest) period() (from, to time.Time, err error) {
+	from, err1 := time.ParseInLocation(time.DateOnly, q.From, time.Local)
+	last, err2 := time.ParseInLocation(time.DateOnly, q.To, time.Local)
+	if err1 != nil || err2 != nil || last.Before(from) {
+		return from, to, badRequest("give --from and --to as dates YYYY-MM-DD, --to not before --from")
+	}
+	return from, last.AddDate(0, 0, 1), nil
+}
+
 // CloseRequest gives the reason an application is closed.
 type CloseRequest struct {
 	Reason string `json:"reason"`
@@ -80,13 +91,12 @@ func (s *Server) reconcile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	from, err1 := time.ParseInLocation(time.DateOnly, req.From, time.Local)
-	to, err2 := time.ParseInLocation(time.DateOnly, req.To, time.Local)
-	if err1 != nil || err2 != nil || to.Before(from) {
-		writeError(w, badRequest("give --from and --to as dates YYYY-MM-DD, --to not before --from"))
+	from, to, err := req.period()
+	if err != nil {
+		writeError(w, err)
 		return
 	}
-	rep, err := s.store.Reconcile(r.Context(), store.ReconcileOptions{From: from, To: to.AddDate(0, 0, 1)})
+	rep, err := s.store.Reconcile(r.Context(), store.ReconcileOptions{From: from, To: to})
 	if err != nil {
 		writeError(w, err)
 		return

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -143,17 +142,16 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	from, err1 := time.ParseInLocation(time.DateOnly, req.From, time.Local)
-	to, err2 := time.ParseInLocation(time.DateOnly, req.To, time.Local)
-	if err1 != nil || err2 != nil || to.Before(from) {
-		writeError(w, badRequest("give --from and --to as dates YYYY-MM-DD, --to not before --from"))
+	from, to, err := req.period()
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	if s.archiveSigner == nil {
 		writeError(w, errUnavailable("this jukitermd cannot sign archives (no HSM signing key)"))
 		return
 	}
-	entries, err := s.store.ArchiveRange(r.Context(), from, to.AddDate(0, 0, 1))
+	entries, err := s.store.ArchiveRange(r.Context(), from, to)
 	if err != nil {
 		writeError(w, err)
 		return

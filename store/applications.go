@@ -110,8 +110,13 @@ func (s *Store) CloseApplication(ctx context.Context, id, actor, reason string, 
 
 // Applications lists every application, newest first.
 func (s *Store) Applications(ctx context.Context) ([]Application, error) {
+	return s.applications(ctx, `1`)
+}
+
+func (s *Store) applications(ctx context.Context, cond string, args ...any) ([]Application, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT app_id, body, purpose, legal_basis, expected, valid_from, valid_to,
-		created_at, created_by, closed_at, COALESCE(closed_by, '') FROM applications ORDER BY created_at DESC, app_id`)
+		created_at, created_by, closed_at, COALESCE(closed_by, '') FROM applications WHERE `+cond+`
+		ORDER BY created_at DESC, app_id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -135,14 +140,12 @@ func (s *Store) Applications(ctx context.Context) ([]Application, error) {
 
 // GetApplication returns one application.
 func (s *Store) GetApplication(ctx context.Context, id string) (Application, error) {
-	apps, err := s.Applications(ctx)
+	apps, err := s.applications(ctx, `app_id = ?`, id)
 	if err != nil {
 		return Application{}, err
 	}
-	for _, a := range apps {
-		if a.ID == id {
-			return a, nil
-		}
+	if len(apps) == 1 {
+		return apps[0], nil
 	}
 	return Application{}, fmt.Errorf("%w: %q (jukiterm application list shows them)", ErrNoApplication, id)
 }

@@ -41,17 +41,11 @@ func BareInsert(path string, rows []BareRow, batch int) (time.Duration, error) {
 	if err := Create(path); err != nil {
 		return 0, err
 	}
-	p := Pragmas(256)
-	p.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", dsn(path, p))
+	db, err := bareDB(path)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`PRAGMA wal_autocheckpoint = 16384`); err != nil {
-		return 0, err
-	}
 	start := time.Now()
 	for i := 0; i < len(rows); i += batch {
 		tx, err := db.Begin()
@@ -86,17 +80,11 @@ func BareInsert(path string, rows []BareRow, batch int) (time.Duration, error) {
 // person's row and its notification's digest — batch rows a transaction, then VACUUM
 // as the rotation does. It returns the time the writes took.
 func BareUpdate(path string, rows []BareRow, batch int) (time.Duration, error) {
-	p := Pragmas(256)
-	p.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite3", dsn(path, p))
+	db, err := bareDB(path)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`PRAGMA wal_autocheckpoint = 16384`); err != nil {
-		return 0, err
-	}
 	start := time.Now()
 	for i := 0; i < len(rows); i += batch {
 		tx, err := db.Begin()
@@ -130,4 +118,20 @@ func BareUpdate(path string, rows []BareRow, batch int) (time.Duration, error) {
 		return 0, err
 	}
 	return time.Since(start), nil
+}
+
+// bareDB opens path as the baselines write it: the store's pragmas, one connection.
+func bareDB(path string) (*sql.DB, error) {
+	p := Pragmas(256)
+	p.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite3", dsn(path, p))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`PRAGMA wal_autocheckpoint = 16384`); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jukiterm/cmd/internal/hw"
+	"jukiterm/daemon/atomicfile"
 	"jukiterm/daemon/backup"
 	"jukiterm/daemon/config"
 	"jukiterm/hsm"
@@ -309,9 +310,9 @@ func putInPlace(cfg config.Config, tmp string, kf *hsm.KeyFile, exists bool) err
 			putBack()
 			return fmt.Errorf("replace the key file: %w. The identity file was put back; nothing was changed", err)
 		}
-		syncDir(filepath.Dir(cfg.KeyFile))
+		atomicfile.SyncDir(filepath.Dir(cfg.KeyFile))
 	}
-	syncDir(dir)
+	atomicfile.SyncDir(dir)
 	return nil
 }
 
@@ -334,12 +335,5 @@ func sameOwner(path, ref string) {
 func removeDBFiles(path string) {
 	for _, s := range []string{"", "-wal", "-shm", "-journal"} {
 		os.Remove(path + s)
-	}
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 }

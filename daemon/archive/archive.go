@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 
 	"filippo.io/age"
+
+	"jukiterm/daemon/atomicfile"
 )
 
 // Write encrypts entries (each marshalled as one JSON line) to recipients, signs the
@@ -62,44 +64,14 @@ func Write[T any](dir, name string, entries []T, recipients []string, signer cry
 	if _, err := os.Lstat(path); err == nil {
 		return "", fmt.Errorf("%s exists already: an archive is never replaced", path)
 	}
-	if err := writeFile(path, enc.Bytes()); err != nil {
+	if err := atomicfile.Write(path, enc.Bytes(), 0o640); err != nil {
 		return "", err
 	}
-	if err := writeFile(path+".sig", sig); err != nil {
+	if err := atomicfile.Write(path+".sig", sig, 0o640); err != nil {
 		os.Remove(path)
 		return "", err
 	}
 	return path, nil
-}
-
-func writeFile(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Chmod(0o640)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // ErrBadSignature says an archive's signature does not verify with the trusted key.

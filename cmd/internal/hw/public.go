@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"jukiterm/daemon/atomicfile"
 	"jukiterm/daemon/config"
 	"jukiterm/hsm"
 )
@@ -59,33 +60,7 @@ func WritePublicKey(path string, pub *ecdsa.PublicKey) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b, 0o644)
-}
-
-// writeAtomic replaces path with b (temporary file, fsync, rename).
-func writeAtomic(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.Write(path, b, 0o644)
 }
 
 // PrepareKeyFile writes kf to a new temporary file beside path (mode 0600, synced) and

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"jukiterm/daemon"
+	"jukiterm/daemon/atomicfile"
 	"jukiterm/daemon/config"
 	fp "jukiterm/devices/fingerprint"
 	"jukiterm/devices/usb"
@@ -116,7 +117,7 @@ func (r *Reader) Pair(ctx context.Context, cfg config.Config, tok *hsm.Token) er
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(cfg.ReaderKey, []byte(base64.StdEncoding.EncodeToString(wrapped)+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(cfg.ReaderKey, []byte(base64.StdEncoding.EncodeToString(wrapped)+"\n"), 0o600); err != nil {
 		return fmt.Errorf("keep the reader's pairing key: %w", err)
 	}
 	r.key = key
