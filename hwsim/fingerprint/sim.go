@@ -186,9 +186,11 @@ func (s *Sim) detach() {
 	s.plug.Lock()
 	dev, g := s.dev, s.g
 	s.dev, s.g = nil, nil
-	s.plug.Unlock()
 	if dev != nil {
-		s.bus.Detach(dev)
+		s.bus.Detach(dev) // under the lock: no one sees the reader gone but still listed
+	}
+	s.plug.Unlock()
+	if g != nil {
 		g.shutdown()
 	}
 }
