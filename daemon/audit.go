@@ -20,7 +20,7 @@ import (
 
 // SetAudit gives the server the verifier of the operation log's checkpoints and the
 // directory they are exported to (before Serve).
-func (s *Server) SetAudit(v note.Verifier, exportDir string) { s.verifier, s.exportDir = v, exportDir }
+func (s *Server) SetAudit(v note.Verifiers, exportDir string) { s.verifier, s.exportDir = v, exportDir }
 
 // AuditLookupRequest asks where a personal value appears in the operation log.
 type AuditLookupRequest struct {

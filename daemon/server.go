@@ -27,7 +27,7 @@ type Server struct {
 	sessions  *sessions
 	reader    FingerReader
 	readerSem chan struct{} // one claim of the reader at a time
-	verifier  note.Verifier // of the operation log's checkpoints
+	verifier  note.Verifiers // of the operation log's checkpoints
 	exportDir string        // where checkpoints are exported
 
 	archiveTo     []string      // age recipients of the log's archives

@@ -52,7 +52,7 @@ func (s *Store) Checkpoint(ctx context.Context, signer *NoteSigner, origin strin
 	if err != nil {
 		return nil, err
 	}
-	last, err := s.lastCheckpoint(ctx, s.w, signer.Verifier())
+	last, err := s.lastCheckpoint(ctx, s.w, signer.Verifiers())
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (s *Store) consistent(ctx context.Context, prev *Checkpoint, n int64, root 
 }
 
 // lastCheckpoint reads and checks the newest checkpoint recorded; nil if none.
-func (s *Store) lastCheckpoint(ctx context.Context, q queryer, v note.Verifier) (*Checkpoint, error) {
+func (s *Store) lastCheckpoint(ctx context.Context, q queryer, v note.Verifiers) (*Checkpoint, error) {
 	var size int64
 	var msg []byte
 	err := q.QueryRowContext(ctx, `SELECT size, note FROM oplog_checkpoints ORDER BY size DESC LIMIT 1`).Scan(&size, &msg)
@@ -121,7 +121,7 @@ func (s *Store) lastCheckpoint(ctx context.Context, q queryer, v note.Verifier) 
 }
 
 // LatestCheckpoint returns the newest checkpoint recorded, checked with v; nil if none.
-func (s *Store) LatestCheckpoint(ctx context.Context, v note.Verifier) (*Checkpoint, error) {
+func (s *Store) LatestCheckpoint(ctx context.Context, v note.Verifiers) (*Checkpoint, error) {
 	return s.lastCheckpoint(ctx, s.r, v)
 }
 
@@ -152,7 +152,7 @@ func (s *Store) NeedsCheckpoint(ctx context.Context, every int64, maxAge time.Du
 // over them. Afterwards Checkpoint also refuses to sign anything inconsistent with
 // it. The daemon calls it at start; it reads O(log n) stored hashes, where VerifyLog
 // recomputes everything.
-func (s *Store) CheckExported(ctx context.Context, msg []byte, v note.Verifier) error {
+func (s *Store) CheckExported(ctx context.Context, msg []byte, v note.Verifiers) error {
 	c, err := OpenCheckpoint(msg, v)
 	if err != nil {
 		return err

@@ -32,6 +32,8 @@ type NoteSigner struct {
 	hash uint32
 	key  crypto.Signer
 	v    *NoteVerifier
+
+	trusted []*NoteVerifier
 }
 
 // NoteVerifier checks notes signed by a NoteSigner's key.
@@ -116,12 +118,45 @@ func (s *NoteSigner) Sign(msg []byte) ([]byte, error) {
 // Verifier returns the verifier of the signer's key.
 func (s *NoteSigner) Verifier() *NoteVerifier { return s.v }
 
+// Trust adds keys whose checkpoints the store accepts besides the signer's own: the
+// terminal's former signing keys, or those of the terminal whose backup was restored
+// here. They check checkpoints; they never sign.
+// A key given twice (or the signer's own) counts once.
+func (s *NoteSigner) Trust(vs ...*NoteVerifier) {
+	for _, v := range vs {
+		known := v.name == s.v.name && v.hash == s.v.hash
+		for _, t := range s.trusted {
+			known = known || (v.name == t.name && v.hash == t.hash)
+		}
+		if !known {
+			s.trusted = append(s.trusted, v)
+		}
+	}
+}
+
+// Verifiers returns the signer's own key and the trusted ones.
+func (s *NoteSigner) Verifiers() note.Verifiers {
+	vs := []note.Verifier{s.v}
+	for _, v := range s.trusted {
+		vs = append(vs, v)
+	}
+	return note.VerifierList(vs...)
+}
+
 // Name, KeyHash and Verify implement note.Verifier.
 func (v *NoteVerifier) Name() string    { return v.name }
 func (v *NoteVerifier) KeyHash() uint32 { return v.hash }
 func (v *NoteVerifier) Verify(msg, sig []byte) bool {
 	d := sha256.Sum256(msg)
 	return ecdsa.VerifyASN1(v.pub, d[:], sig)
+}
+
+// Verifier makes a NoteVerifier a list of one key (note.Verifiers).
+func (v *NoteVerifier) Verifier(name string, hash uint32) (note.Verifier, error) {
+	if name == v.name && hash == v.hash {
+		return v, nil
+	}
+	return nil, &note.UnknownVerifierError{Name: name, KeyHash: hash}
 }
 
 // VerifierKey is the verifier's text form, for configuring whoever checks checkpoints.
@@ -175,11 +210,12 @@ type Checkpoint struct {
 	Note   []byte    `json:"-"`
 }
 
-// OpenCheckpoint checks a signed checkpoint note's signature by v and parses it.
-func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
-	n, err := note.Open(msg, note.VerifierList(v))
+// OpenCheckpoint checks a signed checkpoint note's signature by one of v's keys (a
+// *NoteVerifier is a list of one) and parses it.
+func OpenCheckpoint(msg []byte, v note.Verifiers) (Checkpoint, error) {
+	n, err := note.Open(msg, v)
 	if err != nil {
-		return Checkpoint{}, fmt.Errorf("%w: its signature does not verify with key %s: %w", ErrBadCheckpoint, v.Name(), err)
+		return Checkpoint{}, fmt.Errorf("%w: its signature does not verify with a trusted key: %w", ErrBadCheckpoint, err)
 	}
 	// base64 decoding ignores the unused low bits of a last character: accept each
 	// signature only in its one canonical spelling, so every byte of a note counts.

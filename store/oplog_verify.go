@@ -57,7 +57,7 @@ type storedCheckpoint struct {
 
 // verifyState is a verification under way: everything it needs to go on from entry n.
 type verifyState struct {
-	v        note.Verifier
+	v        note.Verifiers
 	n        int64
 	front    frontier
 	erased   int64
@@ -86,12 +86,12 @@ func (m *mset) add(mac []byte, idx int64) {
 // VerifyLog recomputes the whole log from its rows and reports the first thing
 // wrong: each entry's payload against its digest (unless erased, and then an erasure
 // entry must cover it), each leaf and the tree hashes stored with it, every recorded
-// checkpoint's signature (by v) and root (checkpoints that all match the one
+// checkpoint's signature (by one of v's keys) and root (checkpoints that all match the one
 // recomputed tree are consistent with each other), the lookup index against the
 // entries' HMACs, and, if from is given (an exported checkpoint), that the log still
 // holds its tree: a truncated or rolled-back file fails there. A problem found is
 // returned as a *LogProblem (errors.Is ErrLogTampered) and in the report.
-func (s *Store) VerifyLog(ctx context.Context, v note.Verifier, from []byte) (Report, error) {
+func (s *Store) VerifyLog(ctx context.Context, v note.Verifiers, from []byte) (Report, error) {
 	st, rep, err := s.startVerify(ctx, v, from)
 	if err != nil {
 		errors.As(err, &rep.Problem)
@@ -117,7 +117,7 @@ func (s *Store) VerifyLog(ctx context.Context, v note.Verifier, from []byte) (Re
 	return rep, err
 }
 
-func (s *Store) startVerify(ctx context.Context, v note.Verifier, from []byte) (*verifyState, Report, error) {
+func (s *Store) startVerify(ctx context.Context, v note.Verifiers, from []byte) (*verifyState, Report, error) {
 	var rep Report
 	st := &verifyState{v: v, front: newFrontier()}
 	if err := s.loadCheckpoints(ctx, st); err != nil {

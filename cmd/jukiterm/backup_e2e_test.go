@@ -186,6 +186,11 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 			t.Fatalf("ingest %s: %+v", f, r)
 		}
 	}
+	// A has signed a checkpoint before the backup: B must go on from it after the restore.
+	waitFor(t, "a checkpoint exported by A", func() bool {
+		m, _ := filepath.Glob(filepath.Join(a.dir, "checkpoints", "checkpoint-*"))
+		return len(m) > 0
+	})
 	r := cli(t, bin, a.socket, "backup", "create", "--json")
 	var made struct {
 		Path      string `json:"path"`
@@ -233,6 +238,9 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	}
 
 	b := initTerminal(t, bin, filepath.Join(root, "B"))
+	if b2, err := os.ReadFile(b.conf); err == nil {
+		os.WriteFile(b.conf, bytes.Replace(b2, []byte("checkpoint_seconds = 300"), []byte("checkpoint_seconds = 1"), 1), 0o640)
+	}
 	before := snapshot(t, b.dir)
 	restoreB := func(stdin string, file string, extra ...string) run {
 		args := append([]string{"backup", "restore", "--config", b.conf, "--identity", idA}, extra...)
@@ -332,6 +340,24 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 		if want := answers[strings.Join(q, " ")]; r.code != 0 || r.stdout != want {
 			t.Fatalf("%v: B answers\n%s\nA answered\n%s", q, r.stdout, want)
 		}
+	}
+	// The restored log holds checkpoints signed by A's key: restore made it a trusted
+	// key, so B signs new checkpoints extending them, and B's auditor verifies the log.
+	waitFor(t, "a checkpoint exported by B after the restore", func() bool {
+		m, _ := filepath.Glob(filepath.Join(b.dir, "checkpoints", "checkpoint-*"))
+		return len(m) > 0
+	})
+	if r := cli(t, bin, b.socket, "operator", "reenrol", "auditor", "--reason", "restored from A", "--sim-finger", "auditor"); r.code != 0 {
+		t.Fatalf("re-enrolment of the auditor: %+v", r)
+	}
+	signIn(t, bin, b.socket, "auditor")
+	if r := cli(t, bin, b.socket, "audit", "verify"); r.code != 0 {
+		t.Fatalf("audit verify on B after the restore: %+v", r)
+	}
+	noteA := cli(t, bin, "", "keys", "public", "--note", "--config", a.conf)
+	if tk, _ := os.ReadFile(filepath.Join(b.dir, "log-verifiers")); noteA.code != 0 || !strings.HasPrefix(noteA.stdout, "jukiterm-terminal-01+") ||
+		!strings.Contains(string(tk), "\n"+noteA.stdout) {
+		t.Fatalf("the restore did not trust A's checkpoint key %+v:\n%s", noteA, tk)
 	}
 	if r := restoreB(a.secret+"\n", made.Path, "--replace"); r.code != 2 || !strings.Contains(r.stderr, "running jukitermd") {
 		t.Fatalf("restore while jukitermd runs: %+v", r)
@@ -439,4 +465,15 @@ func noneInTheClear(t *testing.T, resFile string, files ...string) {
 			}
 		}
 	}
+}
+
+// waitFor polls cond every 100 ms for up to 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("gave up waiting for %s", what)
 }

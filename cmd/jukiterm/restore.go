@@ -130,7 +130,7 @@ func restore(ctx context.Context, cfg config.Config, ra restoreArgs) error {
 	if err := putInPlace(cfg, tmp, kf, exists); err != nil {
 		return err
 	}
-	moved, err := settleLog(ctx, cfg, k, m, ra.path)
+	moved, err := settleLog(ctx, cfg, k, m, ra.path, trusted)
 	if err != nil {
 		return fmt.Errorf("the identity file is restored, but its operation log could not be settled with the exported checkpoints: %w; jukitermd may refuse to start: report it", err)
 	}

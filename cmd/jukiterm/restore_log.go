@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,7 +21,11 @@ import (
 // does not contain (made after the backup, or by this terminal's replaced log) is
 // moved to a superseded-TIME directory beside them instead of making jukitermd refuse
 // the file; and the restore itself is the first new entry of the log.
-func settleLog(ctx context.Context, cfg config.Config, k *hw.Keys, m backup.Manifest, from string) (moved int, err error) {
+//
+// The checkpoints in the restored log were signed by the terminal that made the
+// backup: its key (source, the key the backup was verified with) is added to the
+// trusted keys, so they stay checkable and new ones can extend them.
+func settleLog(ctx context.Context, cfg config.Config, k *hw.Keys, m backup.Manifest, from string, source *ecdsa.PublicKey) (moved int, err error) {
 	_, dek, next, err := hw.LoadKey(cfg, k)
 	if err != nil {
 		return 0, err
@@ -38,13 +43,22 @@ func settleLog(ctx context.Context, cfg config.Config, k *hw.Keys, m backup.Mani
 		return 0, err
 	}
 	defer st.Close()
-	key, err := k.Token.Signer()
+	sv, err := store.NewNoteVerifier(hw.LogKeyName(m.TerminalID), source)
 	if err != nil {
 		return 0, err
 	}
-	signer, err := store.NewNoteSigner("jukiterm-"+cfg.TerminalID, key)
+	signer, err := hw.LogSigner(cfg, k.Token)
 	if err != nil {
 		return 0, err
+	}
+	added := false
+	if sv.VerifierKey() != signer.Verifier().VerifierKey() {
+		added, err = store.AddTrustedKey(cfg.LogVerifiers, sv, fmt.Sprintf("checkpoint key of terminal %s, whose backup %s was restored here at %s",
+			m.TerminalID, filepath.Base(from), time.Now().UTC().Format(time.RFC3339)))
+		if err != nil {
+			return 0, err
+		}
+		signer.Trust(sv)
 	}
 	ents, _ := os.ReadDir(cfg.CheckpointDir)
 	var names []string
@@ -58,7 +72,7 @@ func settleLog(ctx context.Context, cfg config.Config, k *hw.Keys, m backup.Mani
 	for i := len(names) - 1; i >= 0; i-- {
 		p := filepath.Join(cfg.CheckpointDir, names[i])
 		msg, err := os.ReadFile(p)
-		if err == nil && st.CheckExported(ctx, msg, signer.Verifier()) == nil {
+		if err == nil && st.CheckExported(ctx, msg, signer.Verifiers()) == nil {
 			break // this one and the older ones are in the restored log
 		}
 		if err := os.MkdirAll(aside, 0o750); err != nil {
@@ -71,7 +85,7 @@ func settleLog(ctx context.Context, cfg config.Config, k *hw.Keys, m backup.Mani
 	}
 	_, err = st.Log(ctx, store.Entry{Operator: "jukiterm backup restore", Action: "backup.restored", Detail: map[string]any{
 		"backup": filepath.Base(from), "made_by": m.TerminalID, "made_at": m.Created.Format(time.RFC3339),
-		"checkpoints_superseded": moved, "superseded_dir": aside}})
+		"checkpoints_superseded": moved, "superseded_dir": aside, "key_trusted": added, "source_key": sv.VerifierKey()}})
 	if err != nil {
 		return moved, fmt.Errorf("record the restore in the operation log: %w", err)
 	}

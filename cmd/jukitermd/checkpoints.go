@@ -9,22 +9,12 @@ import (
 	"os"
 	"time"
 
-	"jukiterm/cmd/internal/hw"
 	"jukiterm/daemon"
 	"jukiterm/daemon/archive"
 	"jukiterm/daemon/config"
 	"jukiterm/store"
 	"jukiterm/systemd"
 )
-
-// logSigner makes the operation log's checkpoint signer from the HSM's signing key.
-func logSigner(cfg config.Config, keys *hw.Keys) (*store.NoteSigner, error) {
-	key, err := keys.Token.Signer()
-	if err != nil {
-		return nil, err
-	}
-	return store.NewNoteSigner("jukiterm-"+cfg.TerminalID, key)
-}
 
 // checkExported refuses a file whose operation log does not hold the newest exported
 // checkpoint (rolled back, truncated or rewritten).
@@ -36,7 +26,7 @@ func checkExported(st *store.Store, cfg config.Config, signer *store.NoteSigner)
 	if err != nil || msg == nil {
 		return err
 	}
-	return st.CheckExported(context.Background(), msg, signer.Verifier())
+	return st.CheckExported(context.Background(), msg, signer.Verifiers())
 }
 
 // signCheckpoints signs and exports a checkpoint whenever checkpoint_every entries or

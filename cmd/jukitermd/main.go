@@ -90,12 +90,12 @@ func run(args []string) int {
 	defer st.Close()
 	// Before anything writes to the file: is it the file the exported checkpoints
 	// describe (not rolled back, not altered)?
-	signer, err := logSigner(cfg, keys)
+	signer, err := hw.LogSigner(cfg, keys.Token)
 	if err != nil {
 		return fail(1, "the HSM's signing key cannot sign the operation log's checkpoints: %v%s", err, hw.WhatToDo(err))
 	}
 	if err := checkExported(st, cfg, signer); err != nil {
-		return fail(1, "the operation log does not match its newest exported checkpoint in %s: %v. Either the identity file was rolled back or altered — do not use the terminal and report it — or the HSM's signing key changed (a replaced HSM), whose checkpoints the new key cannot check. After a backup restore this does not happen (`jukiterm backup restore` sets newer checkpoints aside)", cfg.CheckpointDir, err)
+		return fail(1, "the operation log does not match its newest exported checkpoint in %s: %v. Either the identity file was rolled back or altered — do not use the terminal and report it — or the HSM's signing key changed (a replaced HSM), whose checkpoints the new key cannot check: then add the old key (`jukiterm keys public --note` of it) to %s. After a backup restore this does not happen (`jukiterm backup restore` sets newer checkpoints aside and trusts the source terminal's key)", cfg.CheckpointDir, err, cfg.LogVerifiers)
 	}
 	rot := newRotation(cfg, keys, kf, st, log)
 	defer rot.Close()
@@ -145,7 +145,7 @@ func run(args []string) int {
 	}
 	srv := daemon.New(st, log)
 	srv.SetReader(reader)
-	srv.SetAudit(signer.Verifier(), cfg.CheckpointDir)
+	srv.SetAudit(signer.Verifiers(), cfg.CheckpointDir)
 	if hsmKey, err := keys.Token.Signer(); err == nil {
 		srv.SetArchive(cfg.BackupRecipients, hsmKey)
 		background.Go(func() { eraseExpired(cpCtx, st, cfg, hsmKey, log) })

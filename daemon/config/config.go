@@ -58,6 +58,10 @@ type Config struct {
 	// CheckpointDir receives the signed checkpoints of the operation log (for media or
 	// another system); default STATE_DIR/checkpoints.
 	CheckpointDir string `toml:"checkpoint_dir"`
+	// LogVerifiers lists checkpoint keys trusted besides the HSM's own (a replaced
+	// signing key, or that of a terminal whose backup was restored here); default
+	// STATE_DIR/log-verifiers. `backup restore` adds to it.
+	LogVerifiers string `toml:"log_verifiers"`
 	// CheckpointEvery: a checkpoint is signed after this many entries (default 1000)…
 	CheckpointEvery int64 `toml:"checkpoint_every"`
 	// CheckpointSeconds: …or when the oldest entry not covered is this old (300).
@@ -98,6 +102,7 @@ func Default(stateDir string) Config {
 		BackupKeep: DefaultBackupKeep,
 
 		CheckpointDir:      filepath.Join(stateDir, "checkpoints"),
+		LogVerifiers:       filepath.Join(stateDir, "log-verifiers"),
 		CheckpointEvery:    DefaultCheckpointEvery,
 		CheckpointSeconds:  DefaultCheckpointSeconds,
 		LogRetentionYears:  7,
@@ -313,6 +318,7 @@ func (c Config) NeedRestart(next Config) []string {
 		{"session_idle_minutes", c.SessionIdleMinutes != next.SessionIdleMinutes},
 		{"session_max_hours", c.SessionMaxHours != next.SessionMaxHours},
 		{"checkpoint_dir", c.CheckpointDir != next.CheckpointDir},
+		{"log_verifiers", c.LogVerifiers != next.LogVerifiers},
 		{"checkpoint_every", c.CheckpointEvery != next.CheckpointEvery},
 		{"checkpoint_seconds", c.CheckpointSeconds != next.CheckpointSeconds},
 		{"log_retention_years", c.LogRetentionYears != next.LogRetentionYears}} {

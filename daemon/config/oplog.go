@@ -16,6 +16,10 @@ func (c *Config) oplogDefaults(dir string) {
 		c.CheckpointDir = filepath.Join(c.StateDir, "checkpoints")
 	}
 	c.CheckpointDir = abs(dir, c.CheckpointDir)
+	if c.LogVerifiers == "" {
+		c.LogVerifiers = filepath.Join(c.StateDir, "log-verifiers")
+	}
+	c.LogVerifiers = abs(dir, c.LogVerifiers)
 	if c.CheckpointEvery == 0 {
 		c.CheckpointEvery = DefaultCheckpointEvery
 	}
