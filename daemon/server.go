@@ -26,9 +26,9 @@ type Server struct {
 	rotator   KeyRotator
 	sessions  *sessions
 	reader    FingerReader
-	readerSem chan struct{} // one claim of the reader at a time
+	readerSem chan struct{}  // one claim of the reader at a time
 	verifier  note.Verifiers // of the operation log's checkpoints
-	exportDir string        // where checkpoints are exported
+	exportDir string         // where checkpoints are exported
 
 	archiveTo     []string      // age recipients of the log's archives
 	archiveSigner crypto.Signer // signs them (the HSM key)
