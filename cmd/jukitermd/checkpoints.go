@@ -29,6 +29,9 @@ func checkExported(st *store.Store, cfg config.Config, signer *store.NoteSigner)
 	return st.CheckExported(context.Background(), msg, signer.Verifiers())
 }
 
+// checkpointRetry is the wait after a failed signature or export (tests shorten it).
+var checkpointRetry = time.Minute
+
 // signCheckpoints signs and exports a checkpoint whenever checkpoint_every entries or
 // checkpoint_seconds have passed since the last one, until ctx ends.
 func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, signer *store.NoteSigner, log *slog.Logger) {
@@ -36,6 +39,7 @@ func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, si
 	defer tick.Stop()
 	var retryAt time.Time // after a failure, the next attempt waits a minute
 	var lastErr string
+	var unexported []byte // a signed checkpoint whose export failed
 	for {
 		select {
 		case <-ctx.Done():
@@ -47,11 +51,17 @@ func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, si
 		}
 		due, err := st.NeedsCheckpoint(ctx, cfg.CheckpointEvery, time.Duration(cfg.CheckpointSeconds)*time.Second)
 		if err != nil || !due {
+			if unexported != nil { // a quiet log: export the last one again
+				unexported = exportCheckpoint(cfg, unexported, st, log)
+				if unexported != nil {
+					retryAt = time.Now().Add(checkpointRetry)
+				}
+			}
 			continue
 		}
 		msg, err := st.Checkpoint(ctx, signer, cfg.LogOrigin())
 		if err != nil {
-			retryAt = time.Now().Add(time.Minute)
+			retryAt = time.Now().Add(checkpointRetry)
 			if err.Error() != lastErr { // said once, not every minute
 				lastErr = err.Error()
 				if errors.Is(err, store.ErrInconsistent) {
@@ -65,12 +75,23 @@ func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, si
 			continue
 		}
 		lastErr = ""
-		if path, err := store.ExportCheckpoint(cfg.CheckpointDir, msg); err != nil {
-			log.Error("export a checkpoint of the operation log", "err", err, "dir", cfg.CheckpointDir)
-		} else {
-			log.Info("operation log checkpoint signed", "file", path, "entries", st.LogSize())
+		if unexported = exportCheckpoint(cfg, msg, st, log); unexported != nil {
+			retryAt = time.Now().Add(checkpointRetry)
 		}
 	}
+}
+
+// exportCheckpoint writes msg to the checkpoint directory; it returns msg if that
+// failed (to be tried again), nil if it is there.
+func exportCheckpoint(cfg config.Config, msg []byte, st *store.Store, log *slog.Logger) []byte {
+	path, err := store.ExportCheckpoint(cfg.CheckpointDir, msg)
+	if err != nil {
+		log.Error("export a checkpoint of the operation log (tried again each minute)", "err", err, "dir", cfg.CheckpointDir,
+			"what_to_do", "check the checkpoint directory's medium, space and permissions")
+		return msg
+	}
+	log.Info("operation log checkpoint signed and exported", "file", path, "entries", st.LogSize())
+	return nil
 }
 
 // eraseExpired archives, then erases, the operation-log entries past the retention
