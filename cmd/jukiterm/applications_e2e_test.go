@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,6 +33,14 @@ func TestApplicationsAndReconcile(t *testing.T) {
 	}
 	cli(t, bin, socket, "search", "--code", "12000000001", "--application", "P-1")
 	cli(t, bin, socket, "search", "--code", "12000000002")
+	// At a terminal (script(1) gives it one), a search without --application lists the
+	// open applications and asks: the answer counts as --application P-1.
+	sh := exec.Command("script", "-qec", filepath.Join(bin, "jukiterm")+" search --code 12000000004", "/dev/null")
+	sh.Env = append(os.Environ(), "JUKITERM_SOCKET="+socket, "XDG_RUNTIME_DIR="+runtimeDir(t))
+	sh.Stdin = strings.NewReader("P-1\n")
+	if out, err := sh.CombinedOutput(); err != nil || !strings.Contains(string(out), "P-1  秋田県警察本部") || !strings.Contains(string(out), "申請番号 (application ID)") {
+		t.Fatalf("the asked search: %v\n%s", err, out)
+	}
 	if r := cli(t, bin, socket, "search", "--code", "12000000003", "--application", "P-9"); r.code != 2 || !strings.Contains(r.stderr, "no such application") {
 		t.Fatalf("a search under an unknown application: %+v", r)
 	}
@@ -48,7 +58,7 @@ func TestApplicationsAndReconcile(t *testing.T) {
 	}
 	found := false
 	for _, l := range rep.Lines {
-		found = found || (l.Operator == "operator" && l.Application == "P-1" && l.Searches == 1)
+		found = found || (l.Operator == "operator" && l.Application == "P-1" && l.Searches == 2)
 	}
 	if !found {
 		t.Fatalf("reconcile lines: %+v", rep.Lines)

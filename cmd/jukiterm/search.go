@@ -20,7 +20,8 @@ func (a *app) searchCmd() *cobra.Command {
 		Long: "Search the file. By --code, by --number, or by any combination of --kana, --name,\n" +
 			"--birth, --sex, --address and --municipality; a 4情報 search needs the kana or kanji\n" +
 			"name, or the birth date with one other item. --kana matches the 清音化 form of the\n" +
-			"whole name, or of the surname alone when it has no space.",
+			"whole name, or of the surname alone when it has no space. At a terminal, without\n" +
+			"--application, it lists the 申請 (applications) open today and asks which one.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			switch sex {
@@ -39,7 +40,11 @@ func (a *app) searchCmd() *cobra.Command {
 				q.Sex == 0 && q.Address == "" && q.Municipality == "" {
 				return withCode(exitUsage, fmt.Errorf("say what to search for: --code, --number, or 4情報 items such as --kana and --birth (see `jukiterm search --help`)"))
 			}
-			recs, err := a.client().Search(c.Context(), q)
+			cl := a.client()
+			if !c.Flags().Changed("application") && !a.json {
+				q.Application = askApplication(c.Context(), cl)
+			}
+			recs, err := cl.Search(c.Context(), q)
 			if err != nil {
 				return err
 			}
