@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,6 +17,8 @@ import (
 
 	"jukiterm/daemon/client"
 	"jukiterm/store/record"
+
+	_ "github.com/mattn/go-sqlite3"
 )
 
 // binaries builds jukiterm and jukitermd once for the end-to-end tests.
@@ -291,5 +294,16 @@ func TestRecoveryDrill(t *testing.T) {
 	}
 	if out, code := serve(); code != 0 {
 		t.Fatalf("start after reseal: exit %d\n%s", code, out)
+	}
+	// Both offline key operations are in the operation log (its action column is
+	// plain text; the sqlite3 driver is linked into the test).
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(state, "jukiterm.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM oplog WHERE action IN ('key.recovered', 'key.resealed')`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("key operations in the log: %d %v", n, err)
 	}
 }

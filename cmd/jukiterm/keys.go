@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -36,8 +35,9 @@ func (a *app) keysCmd() *cobra.Command {
 			"  public   print the signing key's public half (PEM): may run while jukitermd runs.",
 	}
 	// withKeys reads the configuration and key file, opens the HSM and TPM, runs fn,
-	// and writes the key file back (atomically) when fn succeeds.
-	withKeys := func(fn func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error) (config.Config, error) {
+	// writes the key file back (atomically) when fn succeeds, and then runs after (the
+	// operation log's entry, with the key file in place).
+	withKeys := func(fn func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error, after func(cfg config.Config, k *hw.Keys) error) (config.Config, error) {
 		cfg, err := config.Load(confFile)
 		if err != nil {
 			return cfg, withCode(exitUsage, err)
@@ -58,7 +58,10 @@ func (a *app) keysCmd() *cobra.Command {
 		if err := fn(cfg, kf, k); err != nil {
 			return cfg, err
 		}
-		return cfg, hw.WriteKeyFile(cfg.KeyFile, kf)
+		if err := hw.WriteKeyFile(cfg.KeyFile, kf); err != nil {
+			return cfg, err
+		}
+		return cfg, after(cfg, k)
 	}
 	recover := &cobra.Command{
 		Use:   "recover --config FILE",
@@ -69,9 +72,14 @@ func (a *app) keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			newHSM, trusted := false, false
 			cfg, err := withKeys(func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error {
-				if _, err := k.Token.Signer(); errors.Is(err, hsm.ErrKeyMissing) {
-					if err := k.Token.GenerateKeys(); err != nil { // a replacement HSM
+				has, err := hsmHasKeys(k)
+				if err != nil {
+					return err
+				}
+				if newHSM = !has; newHSM { // a replacement HSM
+					if trusted, err = newHSMKeys(cfg, k); err != nil {
 						return err
 					}
 				}
@@ -81,6 +89,9 @@ func (a *app) keysCmd() *cobra.Command {
 				}
 				dek.Destroy()
 				return nil
+			}, func(cfg config.Config, k *hw.Keys) error {
+				return recordOffline(c.Context(), cfg, k, "keys recover", "key.recovered",
+					map[string]any{"pcrs": cfg.PCRs, "new_hsm_keys": newHSM, "former_key_trusted": trusted})
 			})
 			if err != nil {
 				return err
@@ -101,6 +112,8 @@ func (a *app) keysCmd() *cobra.Command {
 				}
 				defer dek.Destroy()
 				return hsm.Reseal(k.Token, k.TPM, kf, dek, cfg.PCRs)
+			}, func(cfg config.Config, k *hw.Keys) error {
+				return recordOffline(c.Context(), cfg, k, "keys reseal", "key.resealed", map[string]any{"pcrs": cfg.PCRs})
 			})
 			if err != nil {
 				return err

@@ -200,12 +200,9 @@ func restoreKey(cfg config.Config, k *hw.Keys, m backup.Manifest, tmp string) (*
 	if err := opens(cfg, tmp, dek); err != nil {
 		return nil, withCode(exitRefused, fmt.Errorf("%w: the storage key in the backup does not open its own copy (%v). Nothing was changed", backup.ErrRefused, err))
 	}
-	if _, err := k.Token.Signer(); errors.Is(err, hsm.ErrKeyMissing) {
-		if err := k.Token.GenerateKeys(); err != nil { // a new HSM
-			return nil, fmt.Errorf("create the terminal's keys in the new HSM: %w. Nothing was changed", err)
-		}
-		if err := writeNewSigningPub(cfg, k); err != nil {
-			return nil, err
+	if has, err := hsmHasKeys(k); err == nil && !has { // a new HSM
+		if _, err := newHSMKeys(cfg, k); err != nil {
+			return nil, fmt.Errorf("%w. Nothing was changed", err)
 		}
 	}
 	if err := kf.Adopt(k.Token, k.TPM, dek, cfg.PCRs); err != nil {

@@ -26,19 +26,7 @@ import (
 // backup: its key (source, the key the backup was verified with) is added to the
 // trusted keys, so they stay checkable and new ones can extend them.
 func settleLog(ctx context.Context, cfg config.Config, k *hw.Keys, m backup.Manifest, from string, source *ecdsa.PublicKey) (moved int, err error) {
-	_, dek, next, err := hw.LoadKey(cfg, k)
-	if err != nil {
-		return 0, err
-	}
-	keys, err := store.NewKeys(dek.Derive)
-	dek.Destroy()
-	if next != nil {
-		next.Destroy()
-	}
-	if err != nil {
-		return 0, err
-	}
-	st, err := store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: 16, Keys: keys})
+	st, err := openOffline(cfg, k)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"time"
+
+	"jukiterm/cmd/internal/hw"
+	"jukiterm/daemon/config"
+	"jukiterm/hsm"
+	"jukiterm/store"
+)
+
+// The offline administrator commands (jukitermd stopped) record what they did in the
+// operation log themselves.
+
+// openOffline opens the identity file with the storage key the key file holds now.
+func openOffline(cfg config.Config, k *hw.Keys) (*store.Store, error) {
+	_, dek, next, err := hw.LoadKey(cfg, k)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := store.NewKeys(dek.Derive)
+	dek.Destroy()
+	if next != nil {
+		next.Destroy()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(cfg.Database, store.Options{TerminalID: cfg.TerminalID, CacheMiB: 16, Keys: keys})
+}
+
+// recordOffline appends one entry for an offline command; the Unix user who ran it is
+// in its detail.
+func recordOffline(ctx context.Context, cfg config.Config, k *hw.Keys, command, action string, detail map[string]any) error {
+	st, err := openOffline(cfg, k)
+	if err != nil {
+		return fmt.Errorf("record %s in the operation log: %w", command, err)
+	}
+	defer st.Close()
+	if u, err := user.Current(); err == nil {
+		detail["unix_user"] = u.Username
+	}
+	if _, err := st.Log(ctx, store.Entry{Operator: "jukiterm " + command, Action: action, Detail: detail}); err != nil {
+		return fmt.Errorf("record %s in the operation log: %w", command, err)
+	}
+	return nil
+}
+
+// newHSMKeys makes the terminal's keys in an HSM that holds none (a replacement), writes
+// the new signing.pub, and trusts the former signing key (from the signing.pub it
+// replaces) for the checkpoints it signed. It returns whether a former key was trusted.
+func newHSMKeys(cfg config.Config, k *hw.Keys) (bool, error) {
+	var former *ecdsa.PublicKey
+	if b, err := os.ReadFile(hw.PublicKeyFile(cfg)); err == nil {
+		former, _ = hsm.ParsePublicKeyPEM(b)
+	}
+	if err := k.Token.GenerateKeys(); err != nil {
+		return false, fmt.Errorf("create the terminal's keys in the new HSM: %w", err)
+	}
+	if err := writeNewSigningPub(cfg, k); err != nil {
+		return false, err
+	}
+	if former == nil {
+		fmt.Fprintf(os.Stderr, "No former signing.pub was found: if the operation log holds checkpoints of the former HSM key, add that key (`keys public --note` of it) to %s.\n", cfg.LogVerifiers)
+		return false, nil
+	}
+	v, err := store.NewNoteVerifier(hw.LogKeyName(cfg.TerminalID), former)
+	if err != nil {
+		return false, err
+	}
+	added, err := store.AddTrustedKey(cfg.LogVerifiers, v, "former HSM signing key of this terminal, replaced at "+time.Now().UTC().Format(time.RFC3339))
+	if err != nil {
+		return false, err
+	}
+	if added {
+		fmt.Fprintf(os.Stderr, "The former signing key stays trusted for the operation log's checkpoints it signed (%s).\n", cfg.LogVerifiers)
+	}
+	return added, nil
+}
+
+// hsmHasKeys tells whether the HSM holds the terminal's signing key.
+func hsmHasKeys(k *hw.Keys) (bool, error) {
+	_, err := k.Token.Signer()
+	if errors.Is(err, hsm.ErrKeyMissing) {
+		return false, nil
+	}
+	return err == nil, err
+}
