@@ -67,6 +67,10 @@ var migrations = []string{
 		legal_basis TEXT NOT NULL, expected INTEGER NOT NULL, valid_from TEXT NOT NULL,
 		valid_to TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
 		closed_at TEXT, closed_by TEXT, close_reason TEXT) WITHOUT ROWID;`,
+
+	// 5: the operation log by time, for reconcile, export and retention over a period
+	// (entries come in time order, so the index only grows at its right edge).
+	`CREATE INDEX oplog_at ON oplog (at);`,
 }
 
 // SchemaVersion is the schema version this build writes.
