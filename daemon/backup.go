@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"jukiterm/daemon/api"
@@ -118,6 +119,16 @@ func (s *Server) makeBackup(ctx context.Context, trigger string) (backup.Result,
 	removed, err := backup.Prune(b.Dir, b.TerminalID, b.Keep)
 	for _, p := range removed {
 		s.log.Info("old backup removed", "path", p, "keep", b.Keep)
+	}
+	if len(removed) > 0 {
+		names := make([]string, len(removed))
+		for i, p := range removed {
+			names[i] = filepath.Base(p)
+		}
+		if _, err := s.store.Log(ctx, store.Entry{Operator: "jukitermd", Action: "backup.pruned",
+			Detail: map[string]any{"removed": names, "keep": b.Keep}}); err != nil {
+			s.log.Error("the removal of old backups could not be recorded in the operation log", "err", err)
+		}
 	}
 	if err != nil {
 		s.log.Error("old backups could not all be removed", "err", err, "dir", b.Dir)

@@ -146,6 +146,14 @@ func TestBackupSchedule(t *testing.T) {
 	if strings.Count(out, "backup made") != 4 || strings.Count(out, "trigger=schedule") != 4 || strings.Count(out, "old backup removed") != 2 {
 		t.Fatalf("log:\n%s", out)
 	}
+	entries, err := f.st.ReadLog(context.Background(), 0, 1000)
+	actions := map[string]int{}
+	for _, e := range entries {
+		actions[e.Action]++
+	}
+	if err != nil || actions["backup.create"] != 4 || actions["backup.pruned"] != 2 {
+		t.Fatalf("the operation log's backup entries: %v %v", actions, err)
+	}
 }
 
 func TestBackupScheduleOff(t *testing.T) {
