@@ -13,12 +13,13 @@ import (
 // searches and provisions are done.
 type Application struct {
 	ID         string     `json:"id"`
-	Body       string     `json:"body"`        // the requesting body (e.g. 秋田県警察本部)
-	Purpose    string     `json:"purpose"`     // 利用目的
-	LegalBasis string     `json:"legal_basis"` // e.g. 住基法 別表第5 第1号
-	Expected   int        `json:"expected"`    // the number of records expected
-	ValidFrom  string     `json:"valid_from"`  // YYYY-MM-DD, local
-	ValidTo    string     `json:"valid_to"`    // YYYY-MM-DD, last valid day
+	Body       string     `json:"body"`                // the requesting body (e.g. 秋田県警察本部)
+	Purpose    string     `json:"purpose"`             // 利用目的
+	LegalBasis string     `json:"legal_basis"`         // e.g. 住基法 別表第5 第1号
+	Expected   int        `json:"expected"`            // the number of records expected
+	ValidFrom  string     `json:"valid_from"`          // YYYY-MM-DD, local
+	ValidTo    string     `json:"valid_to"`            // YYYY-MM-DD, last valid day
+	Recipient  string     `json:"recipient,omitempty"` // the registered recipient provisions go to
 	CreatedAt  time.Time  `json:"created_at"`
 	CreatedBy  string     `json:"created_by"`
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`
@@ -76,14 +77,20 @@ func (s *Store) AddApplication(ctx context.Context, a Application, actor string,
 		return fmt.Errorf("%w: the application ends (%s) before it begins (%s)", ErrBadApplication, a.ValidTo, a.ValidFrom)
 	}
 	return s.writeTx(func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO applications (app_id, body, purpose, legal_basis, expected, valid_from, valid_to, created_at, created_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Body, a.Purpose, a.LegalBasis, a.Expected, a.ValidFrom, a.ValidTo, stamp(now), actor); err != nil {
+		if a.Recipient != "" {
+			var one int
+			if err := tx.QueryRow(`SELECT 1 FROM recipients WHERE recipient_id = ?`, a.Recipient).Scan(&one); err != nil {
+				return fmt.Errorf("%w: no recipient %q is registered (jukiterm recipient list)", ErrBadApplication, a.Recipient)
+			}
+		}
+		if _, err := tx.Exec(`INSERT INTO applications (app_id, body, purpose, legal_basis, expected, valid_from, valid_to, created_at, created_by, recipient_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Body, a.Purpose, a.LegalBasis, a.Expected, a.ValidFrom, a.ValidTo, stamp(now), actor, nullable(a.Recipient)); err != nil {
 			return fmt.Errorf("%w: application %s exists already (%v)", ErrBadApplication, a.ID, err)
 		}
 		// Free text (body, purpose, legal basis) stays in the applications table: it
 		// could name a person, and the log keeps no personal value in the clear.
 		_, err := s.appendInTx(tx, Entry{At: now, Operator: actor, Action: "application.add", Detail: map[string]any{
-			"application": a.ID, "expected": a.Expected, "valid_from": a.ValidFrom, "valid_to": a.ValidTo}})
+			"application": a.ID, "expected": a.Expected, "valid_from": a.ValidFrom, "valid_to": a.ValidTo, "recipient": a.Recipient}})
 		return err
 	})
 }
@@ -115,7 +122,7 @@ func (s *Store) Applications(ctx context.Context) ([]Application, error) {
 
 func (s *Store) applications(ctx context.Context, cond string, args ...any) ([]Application, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT app_id, body, purpose, legal_basis, expected, valid_from, valid_to,
-		created_at, created_by, closed_at, COALESCE(closed_by, '') FROM applications WHERE `+cond+`
+		created_at, created_by, closed_at, COALESCE(closed_by, ''), COALESCE(recipient_id, '') FROM applications WHERE `+cond+`
 		ORDER BY created_at DESC, app_id`, args...)
 	if err != nil {
 		return nil, err
@@ -126,7 +133,7 @@ func (s *Store) applications(ctx context.Context, cond string, args ...any) ([]A
 		var a Application
 		var created, closed sql.NullString
 		if err := rows.Scan(&a.ID, &a.Body, &a.Purpose, &a.LegalBasis, &a.Expected, &a.ValidFrom, &a.ValidTo,
-			&created, &a.CreatedBy, &closed, &a.ClosedBy); err != nil {
+			&created, &a.CreatedBy, &closed, &a.ClosedBy, &a.Recipient); err != nil {
 			return nil, err
 		}
 		if c := parseStamp(created); c != nil {

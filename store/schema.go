@@ -71,6 +71,23 @@ var migrations = []string{
 	// 5: the operation log by time, for reconcile, export and retention over a period
 	// (entries come in time order, so the index only grows at its right edge).
 	`CREATE INDEX oplog_at ON oplog (at);`,
+
+	// 6: bulk provision (一括提供): the issued-media ledger (貸与), the recipients
+	// (other executive bodies and departments, with the items each may receive), an
+	// application's recipient, and each provision made.
+	`CREATE TABLE media (serial TEXT PRIMARY KEY, vendor_id INTEGER NOT NULL, product_id INTEGER NOT NULL,
+		label TEXT NOT NULL, state TEXT NOT NULL, holder TEXT, issued_at TEXT, due TEXT, reason TEXT,
+		registered_at TEXT NOT NULL, registered_by TEXT NOT NULL) WITHOUT ROWID;
+	CREATE TABLE media_ledger (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, serial TEXT NOT NULL,
+		change TEXT NOT NULL, actor TEXT NOT NULL, holder TEXT, reason TEXT);
+	CREATE TABLE recipients (recipient_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+		legal_basis TEXT NOT NULL, age_recipient TEXT NOT NULL, items TEXT NOT NULL,
+		created_at TEXT NOT NULL, created_by TEXT NOT NULL) WITHOUT ROWID;
+	ALTER TABLE applications ADD COLUMN recipient_id TEXT;
+	CREATE TABLE provisions (prov_id TEXT PRIMARY KEY, at TEXT NOT NULL, application TEXT NOT NULL,
+		recipient TEXT NOT NULL, kind TEXT NOT NULL, operator TEXT NOT NULL, medium TEXT NOT NULL, queries INTEGER NOT NULL,
+		matched INTEGER NOT NULL, not_found INTEGER NOT NULL, outcome TEXT NOT NULL,
+		manifest_sha256 TEXT, message TEXT) WITHOUT ROWID;`,
 }
 
 // SchemaVersion is the schema version this build writes.

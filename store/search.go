@@ -39,14 +39,19 @@ func (s *Store) Search(ctx context.Context, q Query) ([]record.Record, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b record.Record) int {
-		return cmp.Or(cmp.Compare(a.NameKanaSeion, b.NameKanaSeion), cmp.Compare(a.Birth, b.Birth),
-			cmp.Compare(a.ResidentCode, b.ResidentCode))
-	})
+	sortRecords(out)
 	if len(out) > q.Limit {
 		out = out[:q.Limit]
 	}
 	return out, nil
+}
+
+// sortRecords orders search results by 清音化 kana name, birth and code.
+func sortRecords(out []record.Record) {
+	slices.SortFunc(out, func(a, b record.Record) int {
+		return cmp.Or(cmp.Compare(a.NameKanaSeion, b.NameKanaSeion), cmp.Compare(a.Birth, b.Birth),
+			cmp.Compare(a.ResidentCode, b.ResidentCode))
+	})
 }
 
 // ChangedCodeError says a 住民票コード was changed, and to what; it is an ErrNotFound.

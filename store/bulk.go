@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"jukiterm/store/record"
+)
+
+// SearchMany runs normalised queries against one snapshot of the file (one read
+// transaction) and calls fn with each query's records, in order; fn's error stops it.
+// It returns the snapshot's 更新順番号 (the high-water mark of the changes the answers
+// include). Statements are prepared once per query shape.
+func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs []record.Record) error) (int64, error) {
+	kr, done := s.readKeys()
+	defer done()
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, fmt.Errorf("bulk search: %w", err)
+	}
+	defer tx.Rollback()
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("bulk search: read the 更新順番号: %w", err)
+	}
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	var recs []record.Record
+	for i := range qs {
+		q := &qs[i]
+		cond, args := q.where(kr)
+		st := stmts[cond]
+		if st == nil {
+			if st, err = tx.PrepareContext(ctx, `SELECT person_id, update_seq, data FROM persons WHERE `+cond); err != nil {
+				return seq, fmt.Errorf("bulk search: %w", err)
+			}
+			stmts[cond] = st
+		}
+		recs, err = s.queryWith(ctx, kr, st, q, args, recs[:0])
+		if err != nil {
+			return seq, fmt.Errorf("bulk search, query %d: %w", i+1, err)
+		}
+		if err := fn(i, recs); err != nil {
+			return seq, err
+		}
+	}
+	return seq, tx.Commit()
+}
+
+// queryWith runs one prepared query and appends its matching records to out, in the
+// order Search gives them, at most q.Limit.
+func (s *Store) queryWith(ctx context.Context, kr *keyring, st *sql.Stmt, q *Query, args []any, out []record.Record) ([]record.Record, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := kr.scanPerson("persons", rows)
+		if err != nil {
+			return out, err
+		}
+		if q.match(&r) {
+			out = append(out, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	sortRecords(out)
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
