@@ -43,6 +43,15 @@ var routeTable = []route{
 	{"POST /v1/applications", actAppAdd, func(s *Server) http.HandlerFunc { return s.addApplication }},
 	{"GET /v1/applications", actAppList, func(s *Server) http.HandlerFunc { return s.listApplications }},
 	{"POST /v1/applications/{id}/close", actAppClose, func(s *Server) http.HandlerFunc { return s.closeApplication }},
+	{"GET /v1/media", actMediaList, func(s *Server) http.HandlerFunc { return s.listMedia }},
+	{"POST /v1/media/register", actMediaChange, func(s *Server) http.HandlerFunc { return s.mediaChange("register") }},
+	{"POST /v1/media/issue", actMediaChange, func(s *Server) http.HandlerFunc { return s.mediaChange("issue") }},
+	{"POST /v1/media/return", actMediaChange, func(s *Server) http.HandlerFunc { return s.mediaChange("return") }},
+	{"POST /v1/media/retire", actMediaChange, func(s *Server) http.HandlerFunc { return s.mediaChange("retire") }},
+	{"POST /v1/recipients", actRecipientAdd, func(s *Server) http.HandlerFunc { return s.addRecipient }},
+	{"GET /v1/recipients", actRecipientList, func(s *Server) http.HandlerFunc { return s.listRecipients }},
+	{"POST /v1/provisions", actProvision, func(s *Server) http.HandlerFunc { return s.provisionRun }},
+	{"GET /v1/provisions", actProvisionList, func(s *Server) http.HandlerFunc { return s.listProvisions }},
 }
 
 func (s *Server) routes() http.Handler {

@@ -44,6 +44,13 @@ const (
 	actAppAdd      action = "register an application"
 	actAppList     action = "list applications"
 	actAppClose    action = "close an application"
+
+	actMediaList     action = "list the issued media"
+	actMediaChange   action = "change the issued-media ledger"
+	actRecipientAdd  action = "register a recipient"
+	actRecipientList action = "list the recipients"
+	actProvision     action = "make a bulk provision"
+	actProvisionList action = "list the provisions"
 )
 
 // Peer is the process at the other end of the socket, from SO_PEERCRED.
@@ -110,6 +117,13 @@ var policy = map[action][]store.Role{
 	actAppAdd:      {store.RoleAdministrator},
 	actAppList:     {store.RoleOperator, store.RoleProvision, store.RoleDisclosure, store.RoleAdministrator, store.RoleAuditor},
 	actAppClose:    {store.RoleAdministrator},
+
+	actMediaList:     {store.RoleProvision, store.RoleAdministrator, store.RoleAuditor},
+	actMediaChange:   {store.RoleAdministrator},
+	actRecipientAdd:  {store.RoleAdministrator},
+	actRecipientList: {store.RoleProvision, store.RoleAdministrator, store.RoleAuditor},
+	actProvision:     {store.RoleProvision},
+	actProvisionList: {store.RoleProvision, store.RoleAdministrator, store.RoleAuditor},
 }
 
 type sessionKey struct{}

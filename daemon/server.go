@@ -38,6 +38,7 @@ type Server struct {
 	cancel context.CancelFunc
 	once   sync.Once
 
+	media    *mediaHub  // mediahub.go; nil: no USB media
 	backups  *Backups   // backup.go; nil: no backups
 	backupMu sync.Mutex // held while a backup runs: never two at once
 }

@@ -217,3 +217,6 @@ func (s *Store) IntegrityCheck() (string, error) {
 	err := s.w.QueryRow(`PRAGMA integrity_check`).Scan(&res)
 	return res, err
 }
+
+// TerminalID returns the terminal's id (操作端末ＩＤ).
+func (s *Store) TerminalID() string { return s.opt.TerminalID }
