@@ -57,6 +57,7 @@ fuzz:
 	go test ./devices/fingerprint -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	go test ./store -run '^$$' -fuzz FuzzOpenCheckpoint -fuzztime $(FUZZTIME)
 	go test ./store -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime $(FUZZTIME)
+	go test ./daemon/provision -run '^$$' -fuzz FuzzParseRequest -fuzztime $(FUZZTIME)
 
 # The packaged binaries leave the simulators out (-tags nohwsim).
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps
