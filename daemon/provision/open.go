@@ -32,7 +32,7 @@ func Verify(dir string, trusted *ecdsa.PublicKey) (Summary, error) {
 		return Summary{}, fmt.Errorf("open the provision directory: %w", err)
 	}
 	defer root.Close()
-	v, err := verify(root, trusted)
+	v, err := verify(rootSource{root}, trusted)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -51,7 +51,7 @@ func Open(dir string, ids []age.Identity, trusted *ecdsa.PublicKey, out string) 
 		return Summary{}, fmt.Errorf("open the provision directory: %w", err)
 	}
 	defer root.Close()
-	v, err := verify(root, trusted)
+	v, err := verify(rootSource{root}, trusted)
 	if err != nil {
 		return Summary{}, err
 	}

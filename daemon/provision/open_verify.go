@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 
 	"jukiterm/hsm"
@@ -19,14 +18,15 @@ import (
 
 // verified is a provision directory whose manifest verified and whose files match it.
 type verified struct {
-	m  Manifest
-	fp string
+	m   Manifest
+	fp  string
+	sum string // hex SHA-256 of manifest.json
 }
 
 const nothingDecrypted = "Nothing was decrypted; do not use this medium's contents and ask the prefecture for the provision again"
 
-func verify(root *os.Root, trusted *ecdsa.PublicKey) (*verified, error) {
-	entries, err := fs.ReadDir(root.FS(), ".")
+func verify(root source, trusted *ecdsa.PublicKey) (*verified, error) {
+	entries, err := root.entries()
 	if err != nil {
 		return nil, fmt.Errorf("read the provision directory: %w", err)
 	}
@@ -68,15 +68,16 @@ func verify(root *os.Root, trusted *ecdsa.PublicKey) (*verified, error) {
 	if err := checkFiles(root, present, &m); err != nil {
 		return nil, err
 	}
-	return &verified{m: m, fp: fp}, nil
+	ms := sha256.Sum256(mb)
+	return &verified{m: m, fp: fp, sum: hex.EncodeToString(ms[:])}, nil
 }
 
 // readSmall reads a regular file of at most max bytes.
-func readSmall(root *os.Root, present map[string]fs.DirEntry, name string, max int64) ([]byte, error) {
+func readSmall(root source, present map[string]fs.DirEntry, name string, max int64) ([]byte, error) {
 	if !present[name].Type().IsRegular() {
 		return nil, refused("%s is not a regular file (a link or a directory): the directory is not as it was written. %s", name, nothingDecrypted)
 	}
-	f, err := root.Open(name)
+	f, err := root.open(name)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
@@ -151,7 +152,7 @@ func parseManifest(mb []byte) (Manifest, error) {
 
 // checkFiles checks that the directory holds exactly the manifest and its signature
 // plus the files the manifest lists, each with its listed size and SHA-256.
-func checkFiles(root *os.Root, present map[string]fs.DirEntry, m *Manifest) error {
+func checkFiles(root source, present map[string]fs.DirEntry, m *Manifest) error {
 	listed := map[string]bool{}
 	for _, f := range m.Files {
 		if !slices.Contains(listedFiles, f.Name) || listed[f.Name] {
@@ -196,8 +197,8 @@ func checkFiles(root *os.Root, present map[string]fs.DirEntry, m *Manifest) erro
 	return nil
 }
 
-func hashFile(root *os.Root, name string) (string, int64, error) {
-	f, err := root.Open(name)
+func hashFile(root source, name string) (string, int64, error) {
+	f, err := root.open(name)
 	if err != nil {
 		return "", 0, fmt.Errorf("read %s: %w", name, err)
 	}
