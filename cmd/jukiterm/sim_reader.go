@@ -17,18 +17,17 @@ import (
 	fpsim "jukiterm/hwsim/fingerprint"
 )
 
-// readerDir is where the simulated fingerprint reader keeps its state:
-// STATE/sim/reader, STATE from --state, else the state directory of --config, else
-// $JUKITERM_STATE.
-type readerDir struct{ state, conf string }
+// simDir is where a simulator keeps its state: STATE/sim/NAME (reader, usb), STATE
+// from --state, else the state directory of --config, else $JUKITERM_STATE.
+type simDir struct{ state, conf string }
 
-func (d *readerDir) flags(c *cobra.Command) *cobra.Command {
+func (d *simDir) flags(c *cobra.Command) *cobra.Command {
 	c.Flags().StringVar(&d.state, "state", "", "the state directory of jukitermd in sim mode (default: that of --config, else $JUKITERM_STATE)")
-	c.Flags().StringVar(&d.conf, "config", "", "jukitermd's configuration, whose state directory holds the simulated reader")
+	c.Flags().StringVar(&d.conf, "config", "", "jukitermd's configuration, whose state directory holds the simulators")
 	return c
 }
 
-func (d *readerDir) path() (string, error) {
+func (d *simDir) path(name string) (string, error) {
 	state := d.state
 	switch {
 	case state != "" && d.conf != "":
@@ -43,17 +42,17 @@ func (d *readerDir) path() (string, error) {
 		state = os.Getenv("JUKITERM_STATE")
 	}
 	if state == "" {
-		return "", withCode(exitUsage, errors.New("which terminal's simulated reader? Give --state DIR (as given to `jukiterm init`), --config FILE, or set JUKITERM_STATE"))
+		return "", withCode(exitUsage, errors.New("which terminal's simulated hardware? Give --state DIR (as given to `jukiterm init`), --config FILE, or set JUKITERM_STATE"))
 	}
 	if fi, err := os.Stat(state); err != nil || !fi.IsDir() {
 		return "", withCode(exitUsage, fmt.Errorf("%s is not a state directory: create one with `jukiterm init --state %s`", state, state))
 	}
-	return filepath.Join(state, "sim", "reader"), nil
+	return filepath.Join(state, "sim", name), nil
 }
 
 func (a *app) simFingerCmd() *cobra.Command {
 	c := &cobra.Command{Use: "finger", Short: "Put a finger on the simulated fingerprint reader, or take it off"}
-	var d readerDir
+	var d simDir
 	var hold time.Duration
 	present := &cobra.Command{
 		Use:   "present NAME|unknown [--hold DURATION]",
@@ -65,7 +64,7 @@ func (a *app) simFingerCmd() *cobra.Command {
 			"capture meanwhile (an enrollment of several samples, or several sign-ins).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			dir, err := d.path()
+			dir, err := d.path("reader")
 			if err != nil {
 				return err
 			}
@@ -88,7 +87,7 @@ func (a *app) simFingerCmd() *cobra.Command {
 	lift := &cobra.Command{
 		Use: "lift", Short: "Take any presented finger off the simulated reader", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			dir, err := d.path()
+			dir, err := d.path("reader")
 			if err != nil {
 				return err
 			}
@@ -107,11 +106,11 @@ func capital(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 func (a *app) simReaderCmd() *cobra.Command {
 	c := &cobra.Command{Use: "reader", Short: "Plug, unplug, reset or inspect the simulated fingerprint reader"}
-	var d readerDir
+	var d simDir
 	simple := func(use, short, done string, f func(dir string) error) *cobra.Command {
 		return d.flags(&cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: func(*cobra.Command, []string) error {
-				dir, err := d.path()
+				dir, err := d.path("reader")
 				if err != nil {
 					return err
 				}
@@ -135,7 +134,7 @@ func (a *app) simReaderCmd() *cobra.Command {
 		Short: "Set the simulated reader's false-match and false-non-match rates (0 to 1)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			dir, err := d.path()
+			dir, err := d.path("reader")
 			if err != nil {
 				return err
 			}
@@ -151,7 +150,7 @@ func (a *app) simReaderCmd() *cobra.Command {
 	status := d.flags(a.addJSON(&cobra.Command{
 		Use: "status", Short: "Show the simulated reader: plugged, paired, enrolled fingers, the finger presented", Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			dir, err := d.path()
+			dir, err := d.path("reader")
 			if err != nil {
 				return err
 			}

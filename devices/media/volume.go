@@ -31,6 +31,9 @@ type Volume interface {
 	ReadDir(dir string) ([]fs.DirEntry, error)
 	// Free is the space left on the volume, in bytes.
 	Free() (int64, error)
+	// Close lets the volume go (an open volume keeps its file system busy, so it
+	// cannot be unmounted). Files created on it are not closed by it.
+	Close() error
 }
 
 // File is a file being written on a volume.

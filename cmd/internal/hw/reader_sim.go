@@ -13,7 +13,7 @@ import (
 
 func init() {
 	startSimReader = func(cfg config.Config) (usb.Bus, func(string, bool) error, func() error, error) {
-		sim, err := fpsim.Start(filepath.Join(cfg.StateDir, "sim", "reader"), fpsim.Options{})
+		sim, err := fpsim.Start(filepath.Join(cfg.StateDir, "sim", "reader"), fpsim.Options{Bus: simBus(cfg)})
 		if err != nil {
 			return nil, nil, nil, err
 		}
