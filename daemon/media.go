@@ -4,21 +4,10 @@ import (
 	"errors"
 	"net/http"
 
+	"jukiterm/daemon/api"
+
 	"jukiterm/store"
 )
-
-// MediaRequest is a change to the issued-media ledger (貸与).
-type MediaRequest struct {
-	Serial string `json:"serial"`
-	// register: the model, as on the stick's descriptor ("VVVV:PPPP"), and a label.
-	Model string `json:"model,omitempty"`
-	Label string `json:"label,omitempty"`
-	// issue: the staff member it is lent to, and the day it is due back (optional).
-	To  string `json:"to,omitempty"`
-	Due string `json:"due,omitempty"`
-	// retire: why (lost, broken…).
-	Reason string `json:"reason,omitempty"`
-}
 
 func mediaError(err error) error {
 	switch {
@@ -31,7 +20,7 @@ func mediaError(err error) error {
 // mediaChange answers POST /v1/media/{change}: register, issue, return or retire.
 func (s *Server) mediaChange(change string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var req MediaRequest
+		var req api.MediaRequest
 		if err := decodeJSON(w, r, &req); err != nil {
 			writeError(w, err)
 			return
@@ -79,11 +68,5 @@ func (s *Server) listMedia(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, MediaList{Media: ms, Connected: s.media.connected(r.Context(), s.store, callerOf(r).Operator)})
-}
-
-// MediaList is the ledger and the devices connected now.
-type MediaList struct {
-	Media     []store.Medium `json:"media"`
-	Connected []Connected    `json:"connected"`
+	writeJSON(w, api.MediaList{Media: ms, Connected: s.media.connected(r.Context(), s.store, callerOf(r).Operator)})
 }

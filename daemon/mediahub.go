@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"jukiterm/daemon/api"
 	"jukiterm/devices/media"
 	"jukiterm/devices/usb"
 	"jukiterm/store"
@@ -68,17 +69,6 @@ func (h *mediaHub) approved(v, p uint16) bool {
 	return h != nil && slices.Contains(h.approvedIDs, [2]uint16{v, p})
 }
 
-// Connected is a device on the bus with the media policy's verdict.
-type Connected struct {
-	Serial     string  `json:"serial"`
-	Model      string  `json:"model"` // VVVV:PPPP
-	Product    string  `json:"product,omitempty"`
-	Interfaces []uint8 `json:"interfaces"` // interface classes
-	Allowed    bool    `json:"allowed"`
-	Code       string  `json:"code,omitempty"`   // why refused, stable (e.g. "not-issued-to-you")
-	Reason     string  `json:"reason,omitempty"` // why refused, for people
-}
-
 // Refusal is the media policy's no, with its stable code.
 type Refusal struct{ Code, Reason string }
 
@@ -94,8 +84,8 @@ var classNames = map[uint8]string{usb.ClassHID: "HID (keyboard/mouse)", usb.Clas
 // verdict applies the policy, default deny, to a device for operator ("" when nobody
 // asks: the issued-to check is then left out). It returns the medium's volume when the
 // device is allowed and operator is given; the caller closes it if it can be closed.
-func (h *mediaHub) verdict(ctx context.Context, st *store.Store, info usb.DeviceInfo, operator string) (Connected, media.Volume) {
-	c := Connected{Serial: info.Serial, Model: fmt.Sprintf("%04x:%04x", info.VendorID, info.ProductID), Product: info.Product, Interfaces: []uint8{}}
+func (h *mediaHub) verdict(ctx context.Context, st *store.Store, info usb.DeviceInfo, operator string) (api.Connected, media.Volume) {
+	c := api.Connected{Serial: info.Serial, Model: fmt.Sprintf("%04x:%04x", info.VendorID, info.ProductID), Product: info.Product, Interfaces: []uint8{}}
 	for _, i := range info.Interfaces {
 		if !slices.Contains(c.Interfaces, i.Class) {
 			c.Interfaces = append(c.Interfaces, i.Class)
@@ -167,8 +157,8 @@ func cmpOr(a, b string) string {
 }
 
 // connected lists the devices on the bus with the verdict for operator.
-func (h *mediaHub) connected(ctx context.Context, st *store.Store, operator string) []Connected {
-	out := []Connected{}
+func (h *mediaHub) connected(ctx context.Context, st *store.Store, operator string) []api.Connected {
+	out := []api.Connected{}
 	if h == nil || h.Bus == nil {
 		return out
 	}
@@ -189,13 +179,13 @@ func (h *mediaHub) connected(ctx context.Context, st *store.Store, operator stri
 
 // find returns the connected stick with serial, its verdict for operator and, if it is
 // allowed, its volume.
-func (h *mediaHub) find(ctx context.Context, st *store.Store, serial, operator string) (Connected, media.Volume, *Refusal) {
+func (h *mediaHub) find(ctx context.Context, st *store.Store, serial, operator string) (api.Connected, media.Volume, *Refusal) {
 	if h == nil || h.Bus == nil {
-		return Connected{}, nil, refuse("no-bus", "this terminal has no USB bus configured for media")
+		return api.Connected{}, nil, refuse("no-bus", "this terminal has no USB bus configured for media")
 	}
 	devs, err := h.Bus.Devices()
 	if err != nil {
-		return Connected{}, nil, refuse("bus-unreadable", "the USB bus cannot be read: %v", err)
+		return api.Connected{}, nil, refuse("bus-unreadable", "the USB bus cannot be read: %v", err)
 	}
 	for _, d := range devs {
 		if d.Serial == serial && d.HasInterfaceClass(usb.ClassMassStorage) {
@@ -206,12 +196,12 @@ func (h *mediaHub) find(ctx context.Context, st *store.Store, serial, operator s
 			return c, vol, nil
 		}
 	}
-	return Connected{Serial: serial}, nil, refuse("not-connected", "stick %s is not connected: put it in, unlock it, and try again (jukiterm media list shows what is connected)", serial)
+	return api.Connected{Serial: serial}, nil, refuse("not-connected", "stick %s is not connected: put it in, unlock it, and try again (jukiterm media list shows what is connected)", serial)
 }
 
 func closeVolume(v media.Volume) {
-	if c, ok := v.(interface{ Close() error }); ok {
-		c.Close()
+	if v != nil {
+		v.Close()
 	}
 }
 

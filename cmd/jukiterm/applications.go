@@ -37,6 +37,7 @@ func (a *app) applicationCmd() *cobra.Command {
 	add.Flags().IntVar(&ap.Expected, "expected", 0, "the number of records expected")
 	add.Flags().StringVar(&ap.ValidFrom, "from", "", "first valid day, YYYY-MM-DD")
 	add.Flags().StringVar(&ap.ValidTo, "to", "", "last valid day, YYYY-MM-DD")
+	add.Flags().StringVar(&ap.Recipient, "recipient", "", "the registered recipient provisions under it go to (default: the recipient whose id or name is --body)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the applications and their state today",

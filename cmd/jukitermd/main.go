@@ -153,6 +153,16 @@ func run(args []string) int {
 	srv.SetRotator(rot)
 	srv.SetSessionLimits(daemon.SessionLimits{Idle: cfg.SessionIdle(), Max: cfg.SessionMax()})
 	srv.SetBackups(backups(cfg, keys, log))
+	bus, locator, releaseMedia, err := hw.OpenMedia(cfg)
+	if err != nil {
+		log.Error("USB media cannot be reached: every bulk provision is refused", "err", err, "what_to_do", "check the USB bus (libusb) and restart jukitermd")
+	} else {
+		defer releaseMedia()
+		hsmKey, _ := keys.Token.Signer()
+		if err := srv.SetMedia(daemon.Media{Bus: bus, Locator: locator, Approved: cfg.ApprovedMedia, Signer: hsmKey}); err != nil {
+			return fail(2, "%v", err)
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	wdCtx, stopWatchdog := context.WithCancel(context.Background())

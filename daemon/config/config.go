@@ -69,6 +69,10 @@ type Config struct {
 	// LogRetentionYears: operation-log entries older than this are archived, then their
 	// payloads erased (default 7).
 	LogRetentionYears int `toml:"log_retention_years"`
+	// ApprovedMedia lists the USB models ("VVVV:PPPP", hexadecimal) of the
+	// hardware-encrypted, security-locked sticks bulk provisions may be written to;
+	// every other model is refused. Empty: every medium is refused.
+	ApprovedMedia []string `toml:"approved_media"`
 	// SessionIdleMinutes: a session without a request for this long locks; default 10.
 	SessionIdleMinutes int `toml:"session_idle_minutes"`
 	// SessionMaxHours: a session ends this long after sign-in; default 12.
@@ -80,6 +84,10 @@ func SimHSMURI(stateDir string) string {
 	return "pkcs11:token=jukiterm?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:" +
 		filepath.Join(stateDir, "hsm", "user.pin")
 }
+
+// SimApprovedMedium is the model of the simulated security-locked stick (hwsim/mediasim:
+// pid.codes' vendor 1209, product 0001, reserved for tests); `init --state` approves it.
+const SimApprovedMedium = "1209:0001"
 
 // Default returns the configuration `jukiterm init --state DIR` writes.
 func Default(stateDir string) Config {
@@ -103,6 +111,7 @@ func Default(stateDir string) Config {
 
 		CheckpointDir:      filepath.Join(stateDir, "checkpoints"),
 		LogVerifiers:       filepath.Join(stateDir, "log-verifiers"),
+		ApprovedMedia:      []string{SimApprovedMedium},
 		CheckpointEvery:    DefaultCheckpointEvery,
 		CheckpointSeconds:  DefaultCheckpointSeconds,
 		LogRetentionYears:  7,
@@ -240,8 +249,15 @@ func Parse(path string, data []byte) (Config, error) {
 	if key, msg := c.checkOplog(); key != "" {
 		return c, bad(key, "%s", msg)
 	}
+	for _, m := range c.ApprovedMedia {
+		if !mediaModel.MatchString(m) {
+			return c, bad("approved_media", "%q is not a USB model: write it as VVVV:PPPP in hexadecimal, as lsusb shows it", m)
+		}
+	}
 	return c, nil
 }
+
+var mediaModel = regexp.MustCompile(`^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$`)
 
 func abs(dir, p string) string {
 	if filepath.IsAbs(p) {
@@ -319,6 +335,7 @@ func (c Config) NeedRestart(next Config) []string {
 		{"session_max_hours", c.SessionMaxHours != next.SessionMaxHours},
 		{"checkpoint_dir", c.CheckpointDir != next.CheckpointDir},
 		{"log_verifiers", c.LogVerifiers != next.LogVerifiers},
+		{"approved_media", !slices.Equal(c.ApprovedMedia, next.ApprovedMedia)},
 		{"checkpoint_every", c.CheckpointEvery != next.CheckpointEvery},
 		{"checkpoint_seconds", c.CheckpointSeconds != next.CheckpointSeconds},
 		{"log_retention_years", c.LogRetentionYears != next.LogRetentionYears}} {
