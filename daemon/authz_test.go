@@ -48,6 +48,15 @@ var (
 		"POST /v1/applications":            {admin},
 		"GET /v1/applications":             {store.RoleOperator, store.RoleProvision, store.RoleDisclosure, admin, store.RoleAuditor},
 		"POST /v1/applications/{id}/close": {admin},
+		"GET /v1/media":                    {store.RoleProvision, admin, store.RoleAuditor},
+		"POST /v1/media/register":          {admin},
+		"POST /v1/media/issue":             {admin},
+		"POST /v1/media/return":            {admin},
+		"POST /v1/media/retire":            {admin},
+		"POST /v1/recipients":              {admin},
+		"GET /v1/recipients":               {store.RoleProvision, admin, store.RoleAuditor},
+		"POST /v1/provisions":              {store.RoleProvision},
+		"GET /v1/provisions":               {store.RoleProvision, admin, store.RoleAuditor},
 	}
 )
 

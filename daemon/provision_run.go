@@ -14,6 +14,7 @@ import (
 
 	"jukiterm/daemon/api"
 	"jukiterm/daemon/provision"
+	"jukiterm/devices/media"
 	"jukiterm/store"
 	"jukiterm/store/record"
 )
@@ -161,6 +162,17 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 	var manifestSum string
 	if err == nil {
 		manifestSum, err = provision.VerifyVolume(vol, p.ID, s.media.Signer.Public().(*ecdsa.PublicKey))
+		if err != nil && errors.Is(err, media.ErrGone) {
+			// Written and synced whole, then pulled before it was read back: the
+			// medium most likely holds the complete provision.
+			rec.Outcome, rec.Message = store.ProvisionUnverified, "written whole, but the medium was removed before it was read back: "+err.Error()
+			s.log.Warn("provision written but not read back", "id", p.ID, "medium", req.Medium, "err", err)
+			if lerr := s.store.RecordProvision(ctx, rec); lerr != nil {
+				s.log.Error("the provision could not be recorded", "id", p.ID, "err", lerr)
+			}
+			return api.ProvisionResult{}, nil, &api.Error{Kind: api.KindInternal, Message: fmt.Sprintf(
+				"provision %s was written whole, but the medium was removed before the terminal could read it back. Do not hand it over yet: put it back, and check it with `jukiterm media open` (or run the provision again, which writes a new one)", p.ID)}
+		}
 	}
 	if err != nil {
 		rec.Outcome, rec.Message = store.ProvisionFailed, err.Error()

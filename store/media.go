@@ -57,7 +57,7 @@ func (s *Store) RegisterMedium(ctx context.Context, m Medium, actor string, now 
 	if !serialRE.MatchString(m.Serial) {
 		return fmt.Errorf("%w: the serial %q is not a USB serial number (printable ASCII, no spaces)", ErrMedia, m.Serial)
 	}
-	if !validText(m.Label, 200) {
+	if m.Label != "" && !validText(m.Label, 200) {
 		return fmt.Errorf("%w: the label is too long or has control characters", ErrMedia)
 	}
 	return s.writeTx(func(tx *sql.Tx) error {

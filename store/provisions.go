@@ -29,16 +29,20 @@ type ProvisionRecord struct {
 
 // The outcomes of a provision.
 const (
-	ProvisionWritten = "written"
-	ProvisionFailed  = "failed"
+	ProvisionWritten    = "written"
+	ProvisionFailed     = "failed"
+	ProvisionUnverified = "unverified" // written whole, not read back (the medium was pulled)
 )
 
 // RecordProvision keeps a provision's row and its operation-log entry ("provision" or
 // "transfer", or "provision.failed") in one transaction.
 func (s *Store) RecordProvision(ctx context.Context, p ProvisionRecord) error {
 	action := p.Kind
-	if p.Outcome != ProvisionWritten {
+	switch p.Outcome {
+	case ProvisionFailed:
 		action = "provision.failed"
+	case ProvisionUnverified:
+		action = "provision.unverified"
 	}
 	return s.writeTx(func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO provisions (prov_id, at, application, recipient, kind, operator, medium, queries, matched,

@@ -36,7 +36,8 @@ type ReconcileLine struct {
 	Application  string `json:"application"`
 	Searches     int    `json:"searches"`
 	Views        int    `json:"views"`
-	Records      int    `json:"records"`  // records found by the searches, and records viewed
+	Provisions   int    `json:"provisions"` // bulk provisions and transfers written`
+	Records      int    `json:"records"`  // records found by the searches, viewed, and provided
 	Expected     int    `json:"expected"` // the application's expected count (all operators)
 	OverExpected bool   `json:"over_expected"`
 }
@@ -58,7 +59,7 @@ type Volume struct {
 	Count    int    `json:"count"`
 }
 
-// Reconcile reads the operation log's searches and views over the period and reports
+// Reconcile reads the operation log's searches, views and provisions over the period and reports
 // them per operator and application.
 func (s *Store) Reconcile(ctx context.Context, o ReconcileOptions) (Reconcile, error) {
 	if o.Loc == nil {
@@ -81,7 +82,7 @@ func (s *Store) Reconcile(ctx context.Context, o ReconcileOptions) (Reconcile, e
 		byID[a.ID] = a
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+rowCols+` FROM oplog WHERE at >= ? AND at < ?
-		AND action IN ('search', 'view') ORDER BY idx`, o.From.UnixNano(), o.To.UnixNano())
+		AND action IN ('search', 'view', 'provision', 'transfer') ORDER BY idx`, o.From.UnixNano(), o.To.UnixNano())
 	if err != nil {
 		return rep, fmt.Errorf("audit reconcile: %w", err)
 	}
@@ -109,12 +110,18 @@ func (s *Store) Reconcile(ctx context.Context, o ReconcileOptions) (Reconcile, e
 			lines[key{e.Operator, app}] = l
 		}
 		records := 0
-		if e.Action == "search" {
+		switch e.Action {
+		case "search":
 			l.Searches++
 			if n, ok := e.Detail["results"].(float64); ok {
 				records = int(n)
 			}
-		} else {
+		case "provision", "transfer":
+			l.Provisions++
+			if n, ok := e.Detail["matched"].(float64); ok {
+				records = int(n)
+			}
+		default:
 			l.Views++
 			if found, _ := e.Detail["found"].(bool); found {
 				records = 1

@@ -98,7 +98,7 @@ func (a *app) reconcileCmd() *cobra.Command {
 				return printJSON(rep)
 			}
 			fmt.Printf("利用状況の照合 (reconciliation) %s to %s\n\n", from, to)
-			t := &table{head: []string{"operator", "application", "searches", "views", "records", "expected", ""}}
+			t := &table{head: []string{"operator", "application", "searches", "views", "provisions", "records", "expected", ""}}
 			for _, l := range rep.Lines {
 				flag, app, exp := "", l.Application, "-"
 				if l.OverExpected {
@@ -110,7 +110,7 @@ func (a *app) reconcileCmd() *cobra.Command {
 				if l.Expected > 0 {
 					exp = fmt.Sprint(l.Expected)
 				}
-				t.add(l.Operator, app, fmt.Sprint(l.Searches), fmt.Sprint(l.Views), fmt.Sprint(l.Records), exp, flag)
+				t.add(l.Operator, app, fmt.Sprint(l.Searches), fmt.Sprint(l.Views), fmt.Sprint(l.Provisions), fmt.Sprint(l.Records), exp, flag)
 			}
 			t.print(os.Stdout)
 			for _, g := range []struct {
