@@ -135,3 +135,48 @@ func bareDB(path string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// BareLookups is the bulk-provision benchmark's baseline: bare SQLite reading, in one
+// read transaction with one prepared statement, the stored row of each code by its
+// blind index (computed with keys) from the database at path, with no decryption,
+// checks or sorting. It returns the time the reads took and the rows found.
+func BareLookups(path string, keys *Keys, codes []string) (time.Duration, int, error) {
+	db, err := bareDB(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	blinds := make([][]byte, len(codes))
+	for i, c := range codes {
+		blinds[i] = keys.blind(ixCode, c)
+	}
+	start := time.Now()
+	tx, err := db.Begin()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer tx.Rollback()
+	st, err := tx.Prepare(`SELECT person_id, update_seq, data FROM persons WHERE code_idx = ?`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer st.Close()
+	found := 0
+	for _, b := range blinds {
+		rows, err := st.Query(b)
+		if err != nil {
+			return 0, 0, err
+		}
+		for rows.Next() {
+			var id, seq int64
+			var data []byte
+			if err := rows.Scan(&id, &seq, &data); err != nil {
+				rows.Close()
+				return 0, 0, err
+			}
+			found++
+		}
+		rows.Close()
+	}
+	return time.Since(start), found, nil
+}

@@ -20,7 +20,7 @@ func (a *app) benchCmd() *cobra.Command {
 	var seed uint64
 	var keep string
 	c := &cobra.Command{
-		Use:   "bench (ingest | search | rotate | start | oplog)",
+		Use:   "bench (ingest | search | rotate | start | oplog | provision)",
 		Short: "Measure whole pipelines on synthetic residents, in a temporary state dir of its own",
 	}
 	// inDir runs fn in the work directory: --dir (kept), else a temporary one (removed).
@@ -113,6 +113,37 @@ func (a *app) benchCmd() *cobra.Command {
 			return nil
 		},
 	}
+	prov := &cobra.Command{
+		Use:   "provision --persons N --queries Q",
+		Short: "Load N persons, then run a Q-query bulk provision request onto a simulated stick and read it back, stage by stage",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var f load.ProvisionFigures
+			err := inDir(func(dir string) (err error) {
+				f, err = load.BenchProvision(c.Context(), dir, persons, queries, seed)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("bench provision: %w", err)
+			}
+			if a.json {
+				return printJSON(f)
+			}
+			fmt.Printf("bulk provision of %d queries over %d persons (%s, %d CPUs): %d result rows, %d not found, %.1f MB on the medium\n",
+				f.Queries, f.Persons, runtime.GOARCH, runtime.NumCPU(), f.Matched, f.NotFound, float64(f.Bytes)/1e6)
+			t := &table{head: []string{"stage", "seconds"}}
+			for _, s := range []struct {
+				name string
+				v    float64
+			}{{"parse and check the request", f.Parse}, {"queries (one snapshot)", f.Search}, {"encrypt, write, fsync, sign", f.Write},
+				{"read back and verify", f.Verify}, {"total", f.Total}, {"bare SQLite: the same rows by code", f.SQLite}} {
+				t.add(s.name, fmt.Sprintf("%.2f", s.v))
+			}
+			t.print(os.Stdout)
+			fmt.Printf("  search ratio (bare SQLite / jukiterm) %.2f\n", f.Ratio)
+			return nil
+		},
+	}
 	var runs int
 	start := &cobra.Command{
 		Use:   "start --persons N",
@@ -166,13 +197,14 @@ func (a *app) benchCmd() *cobra.Command {
 	oplog.Flags().Int64Var(&verifyEntries, "verify-entries", 0, "extend the log to this many entries (in batches, not timed) before timing verification")
 	oplog.Flags().StringVar(&keep, "dir", "", "work in this directory and keep it (default: a temporary one, removed after)")
 	a.addJSON(oplog)
-	for _, sc := range []*cobra.Command{ingest, search, rotate, start} {
+	for _, sc := range []*cobra.Command{ingest, search, rotate, start, prov} {
 		sc.Flags().IntVar(&persons, "persons", 100000, "number of synthetic persons")
 		sc.Flags().Uint64Var(&seed, "seed", 1, "generator seed")
 		sc.Flags().StringVar(&keep, "dir", "", "work in this directory and keep it (default: a temporary one, removed after)")
 		a.addJSON(sc)
 	}
 	search.Flags().IntVar(&queries, "queries", 2000, "searches of each kind")
-	c.AddCommand(ingest, search, rotate, start, oplog)
+	prov.Flags().IntVar(&queries, "queries", 100000, "queries in the request")
+	c.AddCommand(ingest, search, rotate, start, oplog, prov)
 	return c
 }

@@ -45,4 +45,8 @@ func TestBenchesRunSmall(t *testing.T) {
 	if err != nil || r.Rows != 6000 || r.PerS <= 0 || r.SQLiteSeconds <= 0 || r.Searches == 0 || r.SearchMissed != 0 {
 		t.Fatalf("rotate figures %+v %v", r, err)
 	}
+	p, err := BenchProvision(ctx, t.TempDir(), 3000, 2000, 1)
+	if err != nil || p.Queries != 2000 || p.Matched+p.NotFound < 2000 || p.NotFound < 150 || p.Bytes == 0 || p.Total < p.Search || p.Ratio <= 0 {
+		t.Fatalf("provision figures %+v %v", p, err)
+	}
 }
