@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"jukiterm/devices/usb"
@@ -208,5 +209,29 @@ func TestUnescape(t *testing.T) {
 		if got := unescape(in); got != want {
 			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestRootVolumeErrorsOfAPulledStick(t *testing.T) {
+	if err := gone(&os.PathError{Op: "write", Path: "x", Err: syscall.EIO}); !errors.Is(err, ErrGone) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("EIO: %v", err)
+	}
+	if err := gone(&os.PathError{Op: "open", Path: "x", Err: syscall.EEXIST}); errors.Is(err, ErrGone) {
+		t.Fatalf("EEXIST counted as a pulled stick: %v", err)
+	}
+	v, err := OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	f, err := v.Create("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("x")); err != nil || f.Sync() != nil || f.Close() != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Create("a"); err == nil || errors.Is(err, ErrGone) {
+		t.Fatalf("create over an existing file: %v", err)
 	}
 }
