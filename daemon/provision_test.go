@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -210,34 +211,49 @@ func TestMediaPolicy(t *testing.T) {
 	}
 }
 
-// TestUnplugDuringWrite: the stick is pulled at random points of a large write (25
-// trials). Whatever is left on it either verifies completely (the pull came after the
-// end) or does not verify at all, and the terminal's log says what happened.
+// TestUnplugDuringWrite: the stick is pulled at random points of a large write (about
+// 1 MB; 25 trials after one uninterrupted run that measures it). Whatever is left on it
+// either verifies completely (the pull came after the end) or does not verify at all,
+// and the terminal's log says what happened.
 func TestUnplugDuringWrite(t *testing.T) {
-	p := startProvision(t, 300)
-	req := p.request(3000)
+	p := startProvision(t, 2000)
+	req := p.request(25000)
+	full := p.plug(t, mediasim.Approved("FULL-1"), "tester")
+	waitConnected(t, p, "FULL-1")
+	res, err := p.run("FULL-1", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	ents, _ := filepath.Glob(filepath.Join(full.VolumeDir(), res.Directory, "*"))
+	for _, e := range ents {
+		if fi, err := os.Stat(e); err == nil {
+			size += fi.Size()
+		}
+	}
+	if size < 1_000_000 {
+		t.Fatalf("the output is only %d bytes", size)
+	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	complete, failed := 0, 0
 	for trial := 0; trial < 25; trial++ {
 		serial := fmt.Sprintf("PULL-%02d", trial)
 		k := p.plug(t, mediasim.Approved(serial), "tester")
 		waitConnected(t, p, serial)
-		k.UnplugAfter(rng.Int64N(200_000)) // the output is about 150 KB
+		k.UnplugAfter(rng.Int64N(size + size/10))
 		res, err := p.run(serial, req)
 		// Whatever the medium holds now (as a recipient would find it after the pull).
-		dir := filepath.Join(k.VolumeDir(), provision.MediaDir)
 		verified := 0
-		if ents, _ := filepath.Glob(filepath.Join(dir, "P*")); len(ents) > 0 {
-			for _, d := range ents {
-				if _, verr := provision.Verify(d, &p.key.PublicKey); verr == nil {
-					verified++
-				}
+		dirs, _ := filepath.Glob(filepath.Join(k.VolumeDir(), provision.MediaDir, "P*"))
+		for _, d := range dirs {
+			if _, verr := provision.Verify(d, &p.key.PublicKey); verr == nil {
+				verified++
 			}
 		}
 		switch {
 		case err == nil:
 			complete++
-			if verified != 1 || res.Matched != 3000 {
+			if verified != 1 || res.Matched != 25000 {
 				t.Fatalf("trial %d: written, but %d provisions verify: %+v", trial, verified, res)
 			}
 		default:
@@ -253,7 +269,7 @@ func TestUnplugDuringWrite(t *testing.T) {
 	if failed < 15 {
 		t.Fatalf("only %d of 25 pulls came during the write", failed)
 	}
-	t.Logf("%d pulled mid-write, %d complete", failed, complete)
+	t.Logf("%d pulled mid-write, %d complete; output %d bytes", failed, complete, size)
 }
 
 func waitConnected(t *testing.T, p *provFixture, serial string) {
