@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"jukiterm/daemon/api"
@@ -31,6 +32,14 @@ func (s *Server) mediaChange(change string) http.HandlerFunc {
 		case "register":
 			var m store.Medium
 			m.Serial, m.Label = req.Serial, req.Label
+			if req.Model == "" { // the stick is plugged in: its descriptor says
+				if info, ok := s.media.device(req.Serial); ok {
+					req.Model = fmt.Sprintf("%04x:%04x", info.VendorID, info.ProductID)
+				} else {
+					writeError(w, badRequest("stick "+req.Serial+" is not connected: plug it in, or give its model with --model VVVV:PPPP"))
+					return
+				}
+			}
 			if m.VendorID, m.ProductID, err = parseModel(req.Model); err != nil {
 				writeError(w, badRequest(err.Error()))
 				return
@@ -45,6 +54,9 @@ func (s *Server) mediaChange(change string) http.HandlerFunc {
 		case "return":
 			err = s.store.ReturnMedium(ctx, req.Serial, actor, now)
 		case "retire":
+			if req.Reason == "" {
+				req.Reason = "retired (no reason given)"
+			}
 			err = s.store.RetireMedium(ctx, req.Serial, req.Reason, actor, now)
 		}
 		if err != nil {

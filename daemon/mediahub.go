@@ -199,6 +199,20 @@ func (h *mediaHub) find(ctx context.Context, st *store.Store, serial, operator s
 	return api.Connected{Serial: serial}, nil, refuse("not-connected", "stick %s is not connected: put it in, unlock it, and try again (jukiterm media list shows what is connected)", serial)
 }
 
+// device returns the connected stick with serial, whatever the policy says of it.
+func (h *mediaHub) device(serial string) (usb.DeviceInfo, bool) {
+	if h == nil || h.Bus == nil {
+		return usb.DeviceInfo{}, false
+	}
+	devs, _ := h.Bus.Devices()
+	for _, d := range devs {
+		if d.Serial == serial && d.HasInterfaceClass(usb.ClassMassStorage) {
+			return d, true
+		}
+	}
+	return usb.DeviceInfo{}, false
+}
+
 func closeVolume(v media.Volume) {
 	if v != nil {
 		v.Close()

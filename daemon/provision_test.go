@@ -164,6 +164,17 @@ func TestMediaPolicy(t *testing.T) {
 			t.Errorf("%s: logged %+v, want code %s", serial, e, code)
 		}
 	}
+	// Registration: an unapproved model is refused; without --model the connected
+	// stick's descriptor gives it; a stick neither connected nor described is refused.
+	if _, err := p.cl.ChangeMedium(ctx, "register", api.MediaRequest{Serial: "X-1", Model: "0781:5567"}); err == nil || !strings.Contains(err.Error(), "approved") {
+		t.Fatalf("register of an unapproved model: %v", err)
+	}
+	if m, err := p.cl.ChangeMedium(ctx, "register", api.MediaRequest{Serial: "NEW-1"}); err != nil || m.VendorID != 0x1209 || m.State != store.MediumInStock {
+		t.Fatalf("register of a connected stick: %+v %v", m, err)
+	}
+	if _, err := p.cl.ChangeMedium(ctx, "register", api.MediaRequest{Serial: "X-2"}); err == nil || !strings.Contains(err.Error(), "not connected") {
+		t.Fatalf("register of an absent stick without a model: %v", err)
+	}
 	// Shown to the operator: media list gives each connected stick's verdict.
 	l, err := p.cl.Media(ctx)
 	if err != nil {

@@ -33,11 +33,11 @@ func (a *app) mediaCmd() *cobra.Command {
 			},
 		})
 	}
-	register := change("register", "register SERIAL --model VVVV:PPPP [--label TEXT]", "Add a security-locked stick to the ledger, in stock (administrator)",
+	register := change("register", "register SERIAL [--model VVVV:PPPP] [--label TEXT]", "Add a security-locked stick to the ledger, in stock (administrator)",
 		func(m store.Medium) string {
 			return fmt.Sprintf("Medium %s (%04x:%04x %s) registered, in stock.", m.Serial, m.VendorID, m.ProductID, m.Label)
 		})
-	register.Flags().StringVar(&req.Model, "model", "", "USB vendor:product id in hex, as lsusb shows it (must be an approved model)")
+	register.Flags().StringVar(&req.Model, "model", "", "USB vendor:product id in hex, as lsusb shows it (must be an approved model; default: that of the stick plugged in)")
 	register.Flags().StringVar(&req.Label, "label", "", "the label written on the stick")
 	issue := change("issue", "issue SERIAL --to OPERATOR [--due DATE]", "Lend a stick to a staff member (administrator)",
 		func(m store.Medium) string {
@@ -48,14 +48,22 @@ func (a *app) mediaCmd() *cobra.Command {
 			return fmt.Sprintf("Medium %s issued to %s%s.", m.Serial, m.Holder, due)
 		})
 	issue.Flags().StringVar(&req.To, "to", "", "the operator it is lent to")
+	issue.Flags().StringVar(&req.To, "operator", "", "the same as --to")
 	issue.Flags().StringVar(&req.Due, "due", "", "the day it is to be returned, YYYY-MM-DD")
 	ret := change("return", "return SERIAL", "Take a stick back into stock (administrator)",
 		func(m store.Medium) string { return fmt.Sprintf("Medium %s returned, in stock.", m.Serial) })
-	retire := change("retire", "retire SERIAL --reason TEXT", "Take a stick out of use for good: lost, broken (administrator)",
+	retire := change("retire", "retire SERIAL [--reason TEXT | --lost]", "Take a stick out of use for good: lost, broken (administrator)",
 		func(m store.Medium) string {
 			return fmt.Sprintf("Medium %s retired (%s): it is refused from now on.", m.Serial, m.Reason)
 		})
 	retire.Flags().StringVar(&req.Reason, "reason", "", "why (lost, broken, worn out…)")
+	var lost bool
+	retire.Flags().BoolVar(&lost, "lost", false, "it was lost (the reason, unless --reason gives one)")
+	retire.PreRun = func(*cobra.Command, []string) {
+		if lost && req.Reason == "" {
+			req.Reason = "lost"
+		}
+	}
 	list := a.addJSON(&cobra.Command{
 		Use: "list", Short: "List the ledger, and the sticks connected now with whether you may use them", Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
