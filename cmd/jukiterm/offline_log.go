@@ -66,6 +66,17 @@ func newHSMKeys(cfg config.Config, k *hw.Keys) (bool, error) {
 	if err := writeNewSigningPub(cfg, k); err != nil {
 		return false, err
 	}
+	// The reader's pairing key was wrapped by the former HSM: set it aside, so that the
+	// reader is paired again (after its reset) when an administrator is re-enrolled.
+	if _, err := os.Stat(cfg.ReaderKey); err == nil {
+		aside := cfg.ReaderKey + ".former-hsm-" + time.Now().UTC().Format("20060102T150405Z")
+		if err := os.Rename(cfg.ReaderKey, aside); err != nil {
+			return false, fmt.Errorf("set aside the reader's pairing key, which the new HSM cannot open: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "The fingerprint reader was paired through the former HSM (its key is set aside as %s): reset the reader "+
+			"(its reset procedure; simulated: jukiterm sim reader reset), then pair it and enrol an administrator again with "+
+			"`jukiterm operator reenrol ADMIN --config FILE`, start jukitermd, and re-enrol the other operators.\n", aside)
+	}
 	if former == nil {
 		fmt.Fprintf(os.Stderr, "No former signing.pub was found: if the operation log holds checkpoints of the former HSM key, add that key (`keys public --note` of it) to %s.\n", cfg.LogVerifiers)
 		return false, nil

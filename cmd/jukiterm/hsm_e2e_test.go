@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestReplacedHSMDrill: the HSM is replaced by an empty, initialised token. keys
+// recover makes new keys, keeps the former signing key trusted for the checkpoints it
+// signed and sets the reader's pairing key aside; after the reader's reset and the
+// administrator's re-enrolment, jukitermd starts, signs a checkpoint extending the old
+// ones, and both key operations are in the log.
+func TestReplacedHSMDrill(t *testing.T) {
+	if _, err := exec.LookPath("softhsm2-util"); err != nil {
+		t.Skip("softhsm2-util is not installed (make test installs it)")
+	}
+	bin := binaries(t)
+	state := filepath.Join(t.TempDir(), "state")
+	r := cli(t, bin, "", "init", "--state", state, "--demo")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	secret := strings.TrimSpace(lines[len(lines)-1])
+	if r.code != 0 || len(secret) != 39 {
+		t.Fatalf("init: %+v", r)
+	}
+	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	b, _ := os.ReadFile(conf)
+	os.WriteFile(conf, bytes.Replace(b, []byte("checkpoint_seconds = 300"), []byte("checkpoint_seconds = 1"), 1), 0o640)
+	checkpoints := func() int { m, _ := filepath.Glob(filepath.Join(state, "checkpoints", "checkpoint-*")); return len(m) }
+	d := startDaemon(t, bin, conf, socket)
+	waitFor(t, "a first checkpoint", func() bool { return checkpoints() > 0 })
+	d.stop(t)
+	before := checkpoints()
+
+	// The new HSM: an empty token of the same label and PIN.
+	tokens := filepath.Join(state, "hsm", "tokens")
+	os.RemoveAll(tokens)
+	os.Mkdir(tokens, 0o700)
+	pin, _ := os.ReadFile(filepath.Join(state, "hsm", "user.pin"))
+	ini := exec.Command("softhsm2-util", "--init-token", "--free", "--label", "jukiterm", "--pin", strings.TrimSpace(string(pin)), "--so-pin", "12345678")
+	ini.Env = append(os.Environ(), "SOFTHSM2_CONF="+filepath.Join(state, "hsm", "softhsm2.conf"))
+	if out, err := ini.CombinedOutput(); err != nil {
+		t.Fatalf("softhsm2-util: %v\n%s", err, out)
+	}
+	oldPub, _ := os.ReadFile(filepath.Join(state, "signing.pub"))
+	if r := cliIn(t, bin, secret+"\n", "keys", "recover", "--config", conf); r.code != 0 || !strings.Contains(r.stderr, "former signing key stays trusted") || !strings.Contains(r.stderr, "sim reader reset") {
+		t.Fatalf("recover onto a new HSM: %+v", r)
+	}
+	if newPub, _ := os.ReadFile(filepath.Join(state, "signing.pub")); bytes.Equal(oldPub, newPub) {
+		t.Fatal("signing.pub still holds the former key")
+	}
+	if left, _ := filepath.Glob(filepath.Join(state, "reader.key.former-hsm-*")); len(left) != 1 {
+		t.Fatalf("the former pairing key was not set aside: %v", left)
+	}
+	for _, args := range [][]string{{"sim", "reader", "reset", "--state", state}, {"operator", "reenrol", "admin", "--config", conf}} {
+		if r := cli(t, bin, "", args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	d = startDaemon(t, bin, conf, socket)
+	defer d.stop(t)
+	signIn(t, bin, socket, "admin")
+	// A new checkpoint, consistent with those the former key signed.
+	waitFor(t, "a checkpoint signed by the new key", func() bool { return checkpoints() > before })
+}
