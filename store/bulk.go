@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 
 	"jukiterm/store/record"
 )
@@ -12,9 +13,14 @@ import (
 // transaction) and calls fn with each query's records, in order; fn's error stops it.
 // It returns the snapshot's 更新順番号 (the high-water mark of the changes the answers
 // include). Statements are prepared once per query shape.
+//
+// The keys are held only until the snapshot exists (its first read): rows a key
+// rotation re-encrypts afterwards are not in the snapshot, so the keys of its start
+// open everything it holds, and a rotation need not wait for a long bulk search.
 func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs []record.Record) error) (int64, error) {
 	kr, done := s.readKeys()
-	defer done()
+	release := sync.OnceFunc(done)
+	defer release()
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return 0, fmt.Errorf("bulk search: %w", err)
@@ -24,6 +30,7 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("bulk search: read the 更新順番号: %w", err)
 	}
+	release() // the snapshot is taken
 	stmts := map[string]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {

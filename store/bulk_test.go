@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"jukiterm/hwsim/synth"
 	"jukiterm/store/record"
@@ -94,5 +96,58 @@ func BenchmarkSearchMany(b *testing.B) {
 	b.ResetTimer()
 	if _, err := s.SearchMany(context.Background(), qs, func(int, []record.Record) error { return nil }); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestSearchManyDuringRotation: a key rotation re-encrypts every row while a bulk
+// search is half-way (inside its callback), without waiting for it; the search still
+// finds every person, from the snapshot it began with; the rotation ends (truncating
+// the WAL) once the search is over.
+func TestSearchManyDuringRotation(t *testing.T) {
+	s, res := rotationFixture(t, 200)
+	var qs []Query
+	for _, r := range res {
+		q := Query{Code: r.ResidentCode, Limit: 5}
+		if err := q.Normalize(record.Akita()); err != nil {
+			t.Fatal(err)
+		}
+		qs = append(qs, q)
+	}
+	defer func(n int) { RotationBatch = n }(RotationBatch)
+	RotationBatch = 37
+	rotated := make(chan error, 1)
+	allDone := make(chan struct{})
+	found := 0
+	_, err := s.SearchMany(context.Background(), qs, func(i int, recs []record.Record) error {
+		if i == 10 {
+			var once sync.Once
+			go func() {
+				rotated <- s.Rotate(context.Background(), keysFrom("rotated during a bulk search "), func(p RotationProgress) {
+					if p.Done >= p.Total {
+						once.Do(func() { close(allDone) })
+					}
+				})
+			}()
+			select {
+			case <-allDone:
+			case err := <-rotated:
+				return fmt.Errorf("the rotation ended early: %v", err)
+			case <-time.After(30 * time.Second):
+				return fmt.Errorf("the rotation waited for the bulk search")
+			}
+		}
+		if len(recs) == 1 && recs[0].ResidentCode == qs[i].Code {
+			found++
+		}
+		return nil
+	})
+	if err != nil || found != len(qs) {
+		t.Fatalf("found %d of %d: %v", found, len(qs), err)
+	}
+	if err := <-rotated; err != nil {
+		t.Fatalf("the rotation: %v", err)
+	}
+	if got, err := s.Search(context.Background(), qs[0]); err != nil || len(got) != 1 {
+		t.Fatalf("a search after the rotation: %v %v", got, err)
 	}
 }

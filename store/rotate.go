@@ -269,8 +269,24 @@ func (s *Store) finishRotation(next *Keys) error {
 	if _, err := s.w.Exec(`VACUUM`); err != nil {
 		return fmt.Errorf("the rotation finished, but rewriting the file without the old keys' leftovers failed: %w", err)
 	}
-	if _, err := s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if err := s.truncateWAL(); err != nil {
 		return err
 	}
 	return s.secureDelete(false)
+}
+
+// truncateWAL checkpoints the WAL and truncates it to nothing, waiting for readers
+// that still hold older snapshots (a long bulk search): each try waits up to the busy
+// timeout, for about ten minutes in all.
+func (s *Store) truncateWAL() error {
+	for try := 0; try < 60; try++ {
+		var busy, logPages, done int
+		if err := s.w.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logPages, &done); err != nil {
+			return err
+		}
+		if busy == 0 {
+			return nil
+		}
+	}
+	return errors.New("the rotation finished, but readers kept the WAL from being truncated for ten minutes: it still holds page images under the old keys until the next checkpoint; restart jukitermd when it is quiet")
 }
