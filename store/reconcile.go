@@ -37,8 +37,8 @@ type ReconcileLine struct {
 	Searches     int    `json:"searches"`
 	Views        int    `json:"views"`
 	Provisions   int    `json:"provisions"` // bulk provisions and transfers written`
-	Records      int    `json:"records"`  // records found by the searches, viewed, and provided
-	Expected     int    `json:"expected"` // the application's expected count (all operators)
+	Records      int    `json:"records"`    // records found by the searches, viewed, and provided
+	Expected     int    `json:"expected"`   // the application's expected count (all operators)
 	OverExpected bool   `json:"over_expected"`
 }
 
