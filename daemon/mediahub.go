@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"jukiterm/daemon/api"
@@ -31,6 +32,9 @@ type Media struct {
 type mediaHub struct {
 	Media
 	approvedIDs [][2]uint16
+
+	mu   sync.Mutex
+	busy map[string]bool // serials a provision is being written to
 }
 
 // SetMedia gives the daemon its USB bus and media policy, and starts watching the bus:
@@ -84,14 +88,14 @@ var classNames = map[uint8]string{usb.ClassHID: "HID (keyboard/mouse)", usb.Clas
 // verdict applies the policy, default deny, to a device for operator ("" when nobody
 // asks: the issued-to check is then left out). It returns the medium's volume when the
 // device is allowed and operator is given; the caller closes it if it can be closed.
-func (h *mediaHub) verdict(ctx context.Context, st *store.Store, info usb.DeviceInfo, operator string) (api.Connected, media.Volume) {
-	c := api.Connected{Serial: info.Serial, Model: fmt.Sprintf("%04x:%04x", info.VendorID, info.ProductID), Product: info.Product, Interfaces: []uint8{}}
+func (h *mediaHub) verdict(ctx context.Context, st *store.Store, info usb.DeviceInfo, operator string, openVol bool) (api.Connected, media.Volume) {
+	c := api.Connected{Serial: printable(info.Serial), Model: fmt.Sprintf("%04x:%04x", info.VendorID, info.ProductID), Product: printable(info.Product), Interfaces: []uint8{}}
 	for _, i := range info.Interfaces {
 		if !slices.Contains(c.Interfaces, i.Class) {
 			c.Interfaces = append(c.Interfaces, i.Class)
 		}
 	}
-	vol, r := h.check(ctx, st, info, c.Interfaces, operator)
+	vol, r := h.check(ctx, st, info, c.Interfaces, operator, openVol)
 	if r != nil {
 		c.Code, c.Reason = r.Code, r.Reason
 		return c, nil
@@ -100,7 +104,7 @@ func (h *mediaHub) verdict(ctx context.Context, st *store.Store, info usb.Device
 	return c, vol
 }
 
-func (h *mediaHub) check(ctx context.Context, st *store.Store, info usb.DeviceInfo, classes []uint8, operator string) (media.Volume, *Refusal) {
+func (h *mediaHub) check(ctx context.Context, st *store.Store, info usb.DeviceInfo, classes []uint8, operator string, openVol bool) (media.Volume, *Refusal) {
 	model := fmt.Sprintf("%04x:%04x", info.VendorID, info.ProductID)
 	var other []string
 	for _, c := range classes {
@@ -127,7 +131,7 @@ func (h *mediaHub) check(ctx context.Context, st *store.Store, info usb.DeviceIn
 	case m.VendorID != info.VendorID || m.ProductID != info.ProductID:
 		return nil, refuse("model-mismatch", "stick %s is registered as model %04x:%04x but presents itself as %s: it may be a copy of the serial number; refused, report it", info.Serial, m.VendorID, m.ProductID, model)
 	case m.State == store.MediumRetired:
-		return nil, refuse("retired", "stick %s is retired (%s): it may not be used again; hand it to the administrator", info.Serial, m.Reason)
+		return nil, refuse("retired", "stick %s is retired in the issued-media ledger: it may not be used again; hand it to the administrator", info.Serial)
 	case m.State != store.MediumIssued:
 		return nil, refuse("not-issued", "stick %s is in stock, issued to nobody: ask the administrator to issue it to you (jukiterm media issue)", info.Serial)
 	case operator == "":
@@ -138,6 +142,10 @@ func (h *mediaHub) check(ctx context.Context, st *store.Store, info usb.DeviceIn
 		return nil, refuse("no-volume", "this terminal cannot reach the volumes of media")
 	}
 	vol, err := h.Locator.Volume(info)
+	if err == nil && !openVol {
+		vol.Close()
+		vol = nil
+	}
 	switch {
 	case errors.Is(err, media.ErrLocked):
 		return nil, refuse("locked", "stick %s is locked: unlock it (its PIN or keypad), then try again", info.Serial)
@@ -147,6 +155,17 @@ func (h *mediaHub) check(ctx context.Context, st *store.Store, info usb.DeviceIn
 		return nil, refuse("volume-unreadable", "the volume of stick %s cannot be opened: %v", info.Serial, err)
 	}
 	return vol, nil
+}
+
+// printable replaces what a device may put in its strings to upset a terminal
+// (control characters, escape sequences) with '?'.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func cmpOr(a, b string) string {
@@ -170,33 +189,49 @@ func (h *mediaHub) connected(ctx context.Context, st *store.Store, operator stri
 		if !d.HasInterfaceClass(usb.ClassMassStorage) {
 			continue // the reader and other non-media devices are not listed
 		}
-		c, vol := h.verdict(ctx, st, d, operator)
-		closeVolume(vol)
+		c, _ := h.verdict(ctx, st, d, operator, false)
 		out = append(out, c)
 	}
 	return out
 }
 
 // find returns the connected stick with serial, its verdict for operator and, if it is
-// allowed, its volume.
-func (h *mediaHub) find(ctx context.Context, st *store.Store, serial, operator string) (api.Connected, media.Volume, *Refusal) {
+// allowed, its volume (which the caller closes).
+func (h *mediaHub) find(ctx context.Context, st *store.Store, serial, operator string) (api.Connected, usb.DeviceInfo, media.Volume, *Refusal) {
+	d, c, r := h.lookup(ctx, st, serial, operator)
+	if r != nil {
+		return c, d, nil, r
+	}
+	c, vol := h.verdict(ctx, st, d, operator, true)
+	if !c.Allowed {
+		return c, d, nil, &Refusal{Code: c.Code, Reason: c.Reason}
+	}
+	return c, d, vol, nil
+}
+
+// lookup finds the one stick with serial on the bus: none, or two at once (a copied
+// serial number), is a refusal.
+func (h *mediaHub) lookup(ctx context.Context, st *store.Store, serial, operator string) (usb.DeviceInfo, api.Connected, *Refusal) {
 	if h == nil || h.Bus == nil {
-		return api.Connected{}, nil, refuse("no-bus", "this terminal has no USB bus configured for media")
+		return usb.DeviceInfo{}, api.Connected{Serial: serial}, refuse("no-bus", "this terminal has no USB bus configured for media")
 	}
 	devs, err := h.Bus.Devices()
 	if err != nil {
-		return api.Connected{}, nil, refuse("bus-unreadable", "the USB bus cannot be read: %v", err)
+		return usb.DeviceInfo{}, api.Connected{Serial: serial}, refuse("bus-unreadable", "the USB bus cannot be read: %v", err)
 	}
+	var found []usb.DeviceInfo
 	for _, d := range devs {
 		if d.Serial == serial && d.HasInterfaceClass(usb.ClassMassStorage) {
-			c, vol := h.verdict(ctx, st, d, operator)
-			if !c.Allowed {
-				return c, nil, &Refusal{Code: c.Code, Reason: c.Reason}
-			}
-			return c, vol, nil
+			found = append(found, d)
 		}
 	}
-	return api.Connected{Serial: serial}, nil, refuse("not-connected", "stick %s is not connected: put it in, unlock it, and try again (jukiterm media list shows what is connected)", serial)
+	switch len(found) {
+	case 0:
+		return usb.DeviceInfo{}, api.Connected{Serial: serial}, refuse("not-connected", "stick %s is not connected: put it in, unlock it, and try again (jukiterm media list shows what is connected)", serial)
+	case 1:
+		return found[0], api.Connected{}, nil
+	}
+	return usb.DeviceInfo{}, api.Connected{Serial: serial}, refuse("duplicate-serial", "%d devices with the serial number %s are connected at once: one of them is a copy; take them all out and report it", len(found), serial)
 }
 
 // device returns the connected stick with serial, whatever the policy says of it.
@@ -261,8 +296,8 @@ func (s *Server) watchBus(h *mediaHub) {
 // deviceEvent records one device plugged or pulled (atStart: present when jukitermd
 // started). Device events carry no personal data.
 func (s *Server) deviceEvent(h *mediaHub, action string, d usb.DeviceInfo, atStart bool) {
-	c, _ := h.verdict(s.ctx, s.store, d, "")
-	detail := map[string]any{"model": c.Model, "serial": d.Serial, "product": d.Product, "interfaces": c.Interfaces,
+	c, _ := h.verdict(s.ctx, s.store, d, "", false)
+	detail := map[string]any{"model": c.Model, "serial": c.Serial, "product": c.Product, "interfaces": c.Interfaces,
 		"port": d.Port, "medium": d.HasInterfaceClass(usb.ClassMassStorage)}
 	if atStart {
 		detail["at_start"] = true
@@ -270,12 +305,42 @@ func (s *Server) deviceEvent(h *mediaHub, action string, d usb.DeviceInfo, atSta
 	if action == "device.connected" && d.HasInterfaceClass(usb.ClassMassStorage) {
 		if c.Code != "" {
 			detail["refused"], detail["why"] = c.Code, c.Reason
-			s.log.Warn("USB medium refused", "serial", d.Serial, "model", c.Model, "code", c.Code, "reason", c.Reason)
+			s.log.Warn("USB medium refused", "serial", c.Serial, "model", c.Model, "code", c.Code, "reason", c.Reason)
 		} else {
-			s.log.Info("USB medium connected: issued and approved", "serial", d.Serial, "model", c.Model)
+			s.log.Info("USB medium connected: issued and approved", "serial", c.Serial, "model", c.Model)
 		}
 	}
 	if _, err := s.store.Log(s.ctx, store.Entry{Operator: "jukitermd", Action: action, Detail: detail}); err != nil && s.ctx.Err() == nil {
 		s.log.Error("a USB device event could not be recorded in the operation log", "action", action, "err", err)
 	}
+}
+
+// claim keeps other provisions off the stick until unlock is called.
+func (h *mediaHub) claim(serial string) (unlock func(), r *Refusal) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.busy == nil {
+		h.busy = map[string]bool{}
+	}
+	if h.busy[serial] {
+		return nil, refuse("busy", "another provision is being written to stick %s: wait for it to end", serial)
+	}
+	h.busy[serial] = true
+	return func() { h.mu.Lock(); delete(h.busy, serial); h.mu.Unlock() }, nil
+}
+
+// recheck applies the policy once more to the device found earlier (was): the same
+// stick at the same bus address, and the ledger as it is now.
+func (h *mediaHub) recheck(ctx context.Context, st *store.Store, was usb.DeviceInfo, operator string) *Refusal {
+	d, _, r := h.lookup(ctx, st, was.Serial, operator)
+	switch {
+	case r != nil:
+		return r
+	case d.Bus != was.Bus || d.Address != was.Address:
+		return refuse("replugged", "stick %s was taken out and put back while the queries ran: run the provision again", was.Serial)
+	}
+	if c, _ := h.verdict(ctx, st, d, operator, false); !c.Allowed {
+		return &Refusal{Code: c.Code, Reason: c.Reason}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,19 +9,22 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"jukiterm/daemon/api"
 	"jukiterm/daemon/provision"
-	"jukiterm/devices/media"
 	"jukiterm/store"
 	"jukiterm/store/record"
 )
 
+// errTooMany: a query of a request matches more persons than a provision lists.
+var errTooMany = errors.New("too many matches")
+
 // MaxProvisionBytes bounds a provision request file; MaxProvisionRows its queries.
 const (
-	MaxProvisionBytes = 256 << 20
-	MaxProvisionRows  = 1_000_000
+	MaxProvisionBytes = 64 << 20
+	MaxProvisionRows  = provision.DefaultMaxRows
 )
 
 // provisionRun answers POST /v1/provisions: check the application, the recipient, the
@@ -114,24 +116,33 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 	sqs := make([]store.Query, len(qs))
 	for i, q := range qs {
 		sqs[i] = q.StoreQuery()
-		sqs[i].Limit = store.DefaultLimit
+		sqs[i].Limit = store.MaxLimit
 		if err := sqs[i].Normalize(s.store.Prefecture()); err != nil {
 			msg := fmt.Sprintf("the request file was refused and none of its queries was run: query_id %q: %v; correct the file and send it again whole", q.ID, err)
 			return api.ProvisionResult{}, []api.RequestProblem{{QueryID: q.ID, Message: err.Error()}}, refused("request", nil, badRequest(msg))
 		}
 	}
 	// 3. The medium: issued to this operator, approved, mass storage only, unlocked.
-	conn, vol, ref := s.media.find(ctx, s.store, req.Medium, c.Operator)
+	conn, dev, vol, ref := s.media.find(ctx, s.store, req.Medium, c.Operator)
 	if ref != nil {
 		s.log.Warn("provision refused: medium", "serial", req.Medium, "code", ref.Code, "operator", c.Operator)
 		return api.ProvisionResult{}, nil, refused("medium", map[string]any{"model": conn.Model, "code": ref.Code},
 			&api.Error{Status: http.StatusForbidden, Kind: api.KindDenied, Message: ref.Error() + "; nothing was written"})
 	}
 	defer closeVolume(vol)
+	unlock, ref := s.media.claim(req.Medium) // one provision at a time on a stick
+	if ref != nil {
+		return api.ProvisionResult{}, nil, refused("medium", map[string]any{"code": ref.Code},
+			&api.Error{Status: http.StatusConflict, Kind: api.KindBusy, Message: ref.Error() + "; nothing was written"})
+	}
+	defer unlock()
 	// 4. The queries, on one snapshot of the file.
 	var results []provision.Result
 	var notFound []string
 	seq, err := s.store.SearchMany(ctx, sqs, func(i int, recs []record.Record) error {
+		if len(recs) >= store.MaxLimit {
+			return fmt.Errorf("%w: query_id %q matches %d persons or more: narrow it (a name with the birth date, sex or address)", errTooMany, qs[i].ID, store.MaxLimit)
+		}
 		if len(recs) == 0 {
 			notFound = append(notFound, qs[i].ID)
 		}
@@ -143,6 +154,9 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 		}
 		return nil
 	})
+	if errors.Is(err, errTooMany) {
+		return api.ProvisionResult{}, nil, refused("request", nil, badRequest("the request was refused and nothing was written: "+strings.TrimPrefix(err.Error(), errTooMany.Error()+": ")))
+	}
 	if err != nil {
 		return api.ProvisionResult{}, nil, refused("search", nil, fmt.Errorf("the queries could not be run, nothing was written: %w", err))
 	}
@@ -156,51 +170,34 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 		Recipient: provision.Recipient{ID: rc.ID, Name: rc.Name, Basis: rc.LegalBasis, AgeRecipient: rc.AgeRecipient, Items: rc.Items}}
 	rec := store.ProvisionRecord{ID: p.ID, At: now, Application: app.ID, Recipient: rc.ID, Kind: kind, Operator: c.Operator,
 		Medium: req.Medium, Queries: len(qs), Matched: len(results), NotFound: len(notFound), UpdateSeq: seq, RequestSHA256: reqSum}
-	_, err = provision.Write(ctx, vol, p, s.media.Signer, func(done, total int) {
-		progress(api.ProvisionProgress{Stage: "write", Done: done, Total: total})
-	})
-	var manifestSum string
-	if err == nil {
-		manifestSum, err = provision.VerifyVolume(vol, p.ID, s.media.Signer.Public().(*ecdsa.PublicKey))
-		if err != nil && errors.Is(err, media.ErrGone) {
-			// Written and synced whole, then pulled before it was read back: the
-			// medium most likely holds the complete provision.
-			rec.Outcome, rec.Message = store.ProvisionUnverified, "written whole, but the medium was removed before it was read back: "+err.Error()
-			s.log.Warn("provision written but not read back", "id", p.ID, "medium", req.Medium, "err", err)
-			if lerr := s.store.RecordProvision(ctx, rec); lerr != nil {
-				s.log.Error("the provision could not be recorded", "id", p.ID, "err", lerr)
-			}
-			return api.ProvisionResult{}, nil, &api.Error{Kind: api.KindInternal, Message: fmt.Sprintf(
-				"provision %s was written whole, but the medium was removed before the terminal could read it back. Do not hand it over yet: put it back, and check it with `jukiterm media open` (or run the provision again, which writes a new one)", p.ID)}
-		}
+	// 5. Logged before anything is written: what goes out, with every query's keys
+	// and every result's 住民票コード keyed, as a search's are.
+	if _, err := s.store.LogBatch(ctx, provisionEntries(rec, sqs, results)); err != nil {
+		s.log.Error("the operation log could not record a provision: refused", "err", err)
+		return api.ProvisionResult{}, nil, &api.Error{Kind: api.KindInternal, Message: "the operation log could not record the provision, so nothing was written: " + err.Error() + "; tell the administrator"}
 	}
+	// 6. The policy once more just before writing: the ledger may have changed during
+	// the queries (the stick retired or issued to another), or the stick replugged.
+	if ref := s.media.recheck(ctx, s.store, dev, c.Operator); ref != nil {
+		rec.Outcome, rec.Message = store.ProvisionFailed, ref.Error()
+		s.recordOutcome(ctx, rec)
+		return api.ProvisionResult{}, nil, &api.Error{Status: http.StatusForbidden, Kind: api.KindDenied, Message: ref.Error() + "; nothing was written"}
+	}
+	// 7. Write, then read back as a recipient would.
+	manifestSum, err := s.writeAndCheck(ctx, vol, p, progress)
 	if err != nil {
-		rec.Outcome, rec.Message = store.ProvisionFailed, err.Error()
-		s.log.Error("provision failed", "id", p.ID, "medium", req.Medium, "err", err)
-		if lerr := s.store.RecordProvision(ctx, rec); lerr != nil {
-			s.log.Error("the failed provision could not be recorded", "id", p.ID, "err", lerr)
-		}
-		return api.ProvisionResult{}, nil, &api.Error{Kind: api.KindInternal, Message: fmt.Sprintf(
-			"provision %s failed: %v. The medium holds no valid output of it (any partial file fails verification); put the medium back, unlocked, and run the provision again", p.ID, err)}
+		return api.ProvisionResult{}, nil, s.provisionFailed(ctx, vol, rec, err)
 	}
 	rec.Outcome, rec.ManifestSHA256 = store.ProvisionWritten, manifestSum
 	if err := s.store.RecordProvision(ctx, rec); err != nil {
-		return api.ProvisionResult{}, nil, &api.Error{Kind: api.KindInternal, Message: fmt.Sprintf(
-			"provision %s was written to the medium, but the terminal could not record it (%v): do not hand the medium over; tell the administrator", p.ID, err)}
+		return api.ProvisionResult{}, nil, s.unrecorded(vol, rec, err)
 	}
 	s.log.Info("provision written", "id", p.ID, "kind", kind, "application", app.ID, "recipient", rc.ID, "medium", req.Medium,
 		"operator", c.Operator, "queries", len(qs), "matched", len(results), "not_found", len(notFound))
-	provided := 0
-	if ps, err := s.store.Provisions(ctx, app.ID); err == nil {
-		for _, x := range ps {
-			if x.Outcome == store.ProvisionWritten {
-				provided += x.Matched
-			}
-		}
-	}
 	return api.ProvisionResult{ID: p.ID, Kind: kind, Application: app.ID, Recipient: rc.ID, Medium: req.Medium,
 		Directory: path.Join(provision.MediaDir, p.ID), Queries: len(qs), Matched: len(results), NotFound: len(notFound),
-		UpdateSeq: seq, ManifestSHA256: manifestSum, ApplicationExpected: app.Expected, ApplicationProvided: provided}, nil, nil
+		UpdateSeq: seq, ManifestSHA256: manifestSum, ApplicationExpected: app.Expected,
+		ApplicationProvided: s.providedUnder(ctx, app.ID)}, nil, nil
 }
 
 func (s *Server) listProvisions(w http.ResponseWriter, r *http.Request) {

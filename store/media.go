@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // Medium is an issued-media ledger (貸与) line: a security-locked stick the prefecture
@@ -62,8 +64,10 @@ func (s *Store) RegisterMedium(ctx context.Context, m Medium, actor string, now 
 	}
 	return s.writeTx(func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO media (serial, vendor_id, product_id, label, state, registered_at, registered_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, m.Serial, m.VendorID, m.ProductID, m.Label, MediumInStock, stamp(now), actor); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, m.Serial, m.VendorID, m.ProductID, m.Label, MediumInStock, stamp(now), actor); duplicate(err) {
 			return fmt.Errorf("%w: %s is registered already (jukiterm media list)", ErrMedia, m.Serial)
+		} else if err != nil {
+			return err
 		}
 		return s.mediaChange(tx, now, m.Serial, "register", actor, "", "", map[string]any{
 			"model": fmt.Sprintf("%04x:%04x", m.VendorID, m.ProductID)})
@@ -240,4 +244,10 @@ func (s *Store) MediaHistory(ctx context.Context, serial string) ([]MediaChange,
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// duplicate tells whether err is a unique-constraint failure (the row exists).
+func duplicate(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey || errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
 }

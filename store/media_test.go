@@ -35,6 +35,9 @@ func TestMediaLedger(t *testing.T) {
 			t.Errorf("%s was accepted", what)
 		}
 	}
+	if err := s.RegisterMedium(ctx, m, "admin", now); err == nil || !strings.Contains(err.Error(), "registered already") {
+		t.Fatalf("a second registration: %v", err)
+	}
 	steps := []func() error{
 		func() error { return s.IssueMedium(ctx, "SIM-0001", "sato", "2026-12-26", "admin", now) },
 		func() error { return s.ReturnMedium(ctx, "SIM-0001", "admin", now) },

@@ -46,9 +46,9 @@ func (s *Store) RecordProvision(ctx context.Context, p ProvisionRecord) error {
 	}
 	return s.writeTx(func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO provisions (prov_id, at, application, recipient, kind, operator, medium, queries, matched,
-			not_found, outcome, manifest_sha256, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			not_found, update_seq, request_sha256, outcome, manifest_sha256, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, stamp(p.At), p.Application, p.Recipient, p.Kind, p.Operator, p.Medium, p.Queries, p.Matched, p.NotFound,
-			p.Outcome, nullable(p.ManifestSHA256), nullable(p.Message)); err != nil {
+			p.UpdateSeq, p.RequestSHA256, p.Outcome, nullable(p.ManifestSHA256), nullable(p.Message)); err != nil {
 			return fmt.Errorf("record the provision: %w", err)
 		}
 		d := map[string]any{"provision": p.ID, "kind": p.Kind, "application": p.Application, "recipient": p.Recipient,
@@ -68,7 +68,7 @@ func (s *Store) RecordProvision(ctx context.Context, p ProvisionRecord) error {
 // Provisions lists the provisions made, newest first ("" application: all).
 func (s *Store) Provisions(ctx context.Context, application string) ([]ProvisionRecord, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT prov_id, at, application, recipient, kind, operator, medium, queries, matched,
-		not_found, outcome, COALESCE(manifest_sha256, ''), COALESCE(message, '') FROM provisions
+		not_found, update_seq, request_sha256, outcome, COALESCE(manifest_sha256, ''), COALESCE(message, '') FROM provisions
 		WHERE ? = '' OR application = ? ORDER BY at DESC, prov_id`, application, application)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (s *Store) Provisions(ctx context.Context, application string) ([]Provision
 		var p ProvisionRecord
 		var at sql.NullString
 		if err := rows.Scan(&p.ID, &at, &p.Application, &p.Recipient, &p.Kind, &p.Operator, &p.Medium, &p.Queries, &p.Matched,
-			&p.NotFound, &p.Outcome, &p.ManifestSHA256, &p.Message); err != nil {
+			&p.NotFound, &p.UpdateSeq, &p.RequestSHA256, &p.Outcome, &p.ManifestSHA256, &p.Message); err != nil {
 			return nil, err
 		}
 		if t := parseStamp(at); t != nil {

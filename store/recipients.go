@@ -49,8 +49,10 @@ func (s *Store) AddRecipient(ctx context.Context, r Recipient, actor string, now
 	}
 	return s.writeTx(func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`INSERT INTO recipients (recipient_id, name, kind, legal_basis, age_recipient, items, created_at, created_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Name, r.Kind, r.LegalBasis, r.AgeRecipient, strings.Join(r.Items, ","), stamp(now), actor); err != nil {
-			return fmt.Errorf("%w: recipient %s exists already (%v)", ErrRecipient, r.ID, err)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Name, r.Kind, r.LegalBasis, r.AgeRecipient, strings.Join(r.Items, ","), stamp(now), actor); duplicate(err) {
+			return fmt.Errorf("%w: recipient %s exists already (jukiterm recipient list)", ErrRecipient, r.ID)
+		} else if err != nil {
+			return err
 		}
 		_, err := s.appendInTx(tx, Entry{At: now, Operator: actor, Action: "recipient.add", Detail: map[string]any{
 			"recipient": r.ID, "kind": r.Kind, "items": r.Items, "age_recipient": r.AgeRecipient}})

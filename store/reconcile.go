@@ -82,7 +82,7 @@ func (s *Store) Reconcile(ctx context.Context, o ReconcileOptions) (Reconcile, e
 		byID[a.ID] = a
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+rowCols+` FROM oplog WHERE at >= ? AND at < ?
-		AND action IN ('search', 'view', 'provision', 'transfer') ORDER BY idx`, o.From.UnixNano(), o.To.UnixNano())
+		AND action IN ('search', 'view', 'provision', 'transfer', 'provision.unverified') ORDER BY idx`, o.From.UnixNano(), o.To.UnixNano())
 	if err != nil {
 		return rep, fmt.Errorf("audit reconcile: %w", err)
 	}
@@ -116,7 +116,7 @@ func (s *Store) Reconcile(ctx context.Context, o ReconcileOptions) (Reconcile, e
 			if n, ok := e.Detail["results"].(float64); ok {
 				records = int(n)
 			}
-		case "provision", "transfer":
+		case "provision", "transfer", "provision.unverified": // unverified: may have gone out
 			l.Provisions++
 			if n, ok := e.Detail["matched"].(float64); ok {
 				records = int(n)

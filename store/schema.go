@@ -86,8 +86,8 @@ var migrations = []string{
 	ALTER TABLE applications ADD COLUMN recipient_id TEXT;
 	CREATE TABLE provisions (prov_id TEXT PRIMARY KEY, at TEXT NOT NULL, application TEXT NOT NULL,
 		recipient TEXT NOT NULL, kind TEXT NOT NULL, operator TEXT NOT NULL, medium TEXT NOT NULL, queries INTEGER NOT NULL,
-		matched INTEGER NOT NULL, not_found INTEGER NOT NULL, outcome TEXT NOT NULL,
-		manifest_sha256 TEXT, message TEXT) WITHOUT ROWID;`,
+		matched INTEGER NOT NULL, not_found INTEGER NOT NULL, update_seq INTEGER NOT NULL,
+		request_sha256 TEXT NOT NULL, outcome TEXT NOT NULL, manifest_sha256 TEXT, message TEXT) WITHOUT ROWID;`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -12,7 +12,8 @@ const (
 	KindLoginFailed = "login_failed" // the sign-in attempt itself did not succeed
 	KindInternal    = "internal"
 	KindShutdown    = "shutting_down"
-	KindBusy        = "busy" // another operation that excludes this one is running
+	KindBusy        = "busy"       // another operation that excludes this one is running
+	KindUnverified  = "unverified" // a provision written whole but not read back
 )
 
 // Error is the body of every failed API call.

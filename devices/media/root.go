@@ -65,11 +65,15 @@ func (v *RootVolume) SyncDir(dir string) error {
 	return gone(d.Sync())
 }
 
+// Open opens a file for reading from the medium itself: its cached pages are dropped
+// first (they are clean once synced), so that reading back what was written reads
+// the stick, not the page cache.
 func (v *RootVolume) Open(name string) (io.ReadCloser, error) {
 	f, err := v.r.Open(name)
 	if err != nil {
 		return nil, gone(err)
 	}
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 	return f, nil
 }
 
