@@ -78,7 +78,7 @@ func (a *app) mediaCmd() *cobra.Command {
 			return nil
 		},
 	})
-	c.AddCommand(register, issue, ret, retire, list, a.mediaOpenCmd())
+	c.AddCommand(register, issue, ret, retire, list, a.mediaOpenCmd(), a.mediaVerifyCmd())
 	return c
 }
 

@@ -107,3 +107,42 @@ func provisionDir(path string) (string, error) {
 	}
 	return "", fmt.Errorf("%s holds %d provisions (%v): give the one to open, e.g. %s", path, len(found), found, filepath.Join(path, provision.MediaDir, found[0]))
 }
+
+// mediaVerifyCmd checks a provision on a medium without decrypting it: for the staff at
+// the terminal (the terminal's own key) before a medium is handed over.
+func (a *app) mediaVerifyCmd() *cobra.Command {
+	var signerFile, confFile string
+	c := &cobra.Command{
+		Use:   "verify [--signer PEMFILE | --config FILE] DIR",
+		Short: "Check a provision on a medium (signature, every file) without decrypting it",
+		Long: "DIR is the provision's directory or the medium's mount point when it holds one\n" +
+			"provision. The key is --signer, else this terminal's (--config). Exit status 4: refused.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			trusted, from, err := trustedKey(signerFile, confFile, c.Flags().Changed("config"))
+			if err != nil {
+				return err
+			}
+			dir, err := provisionDir(args[0])
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			s, err := provision.Verify(dir, trusted)
+			if err != nil {
+				if errors.Is(err, provision.ErrRefused) {
+					return withCode(exitRefused, err)
+				}
+				return withCode(exitUsage, err)
+			}
+			if a.json {
+				return printJSON(s)
+			}
+			fmt.Printf("Provision %s verifies (signed by %s, the key of %s): application %s, recipient %s, %d queries, %d result rows, %d not found.\n",
+				s.ID, s.SignerFingerprint, from, s.Application, s.Recipient.ID, s.Counts.Queries, s.Counts.MatchedRows, s.Counts.NotFound)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&signerFile, "signer", "", "the terminal's public key (signing.pub, PEM)")
+	c.Flags().StringVar(&confFile, "config", "/etc/jukiterm/jukiterm.conf", "this terminal's configuration (its signing key)")
+	return a.addJSON(c)
+}

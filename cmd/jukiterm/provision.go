@@ -15,6 +15,9 @@ import (
 	"jukiterm/daemon/client"
 )
 
+// exitUnverified: a provision was written whole but could not be read back.
+const exitUnverified = 5
+
 func (a *app) provisionCmd() *cobra.Command {
 	c := &cobra.Command{Use: "provision (run | list)", Short: "Bulk provision (一括提供) and transfer (移転) on issued media"}
 	var req api.ProvisionRequest
@@ -27,7 +30,8 @@ func (a *app) provisionCmd() *cobra.Command {
 			"mounted. The results (only the items the recipient may receive) and the not-found list\n" +
 			"are encrypted to the application's recipient, written with a signed manifest, and read\n" +
 			"back. Exit status: 0 written, 2 nothing written (request, application, usage),\n" +
-			"4 the medium was refused.",
+			"4 the medium was refused, 5 written whole but not read back (check the medium with\n" +
+			"jukiterm media verify before it is handed over).",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if req.Application == "" || file == "" || req.Medium == "" {
@@ -64,8 +68,11 @@ func (a *app) provisionCmd() *cobra.Command {
 					if a.json {
 						printJSON(map[string]any{"error": pe.Err, "problems": pe.Problems})
 					}
-					if pe.Err.Kind == api.KindDenied {
+					switch pe.Err.Kind {
+					case api.KindDenied:
 						return withCode(exitRefused, err)
+					case api.KindUnverified:
+						return withCode(exitUnverified, err)
 					}
 				}
 				return withCode(exitUsage, err)

@@ -113,6 +113,10 @@ func TestProvisionEndToEnd(t *testing.T) {
 	if nf := readCSV(t, filepath.Join(out, "not-found.csv")); len(nf) != 2 || nf[1][0] != "d" {
 		t.Fatalf("not-found.csv: %v", nf)
 	}
+	// The staff's check at the terminal, with its own key, decrypts nothing.
+	if r := cli(t, bin, "", "media", "verify", "--config", conf, volume); r.code != 0 || !strings.Contains(r.stdout, "verifies") {
+		t.Fatalf("media verify: %+v", r)
+	}
 	// One byte changed on the medium: refused, nothing decrypted.
 	enc := filepath.Join(volume, "jukiterm", res.ID, "results.csv.age")
 	b, _ := os.ReadFile(enc)
@@ -121,6 +125,9 @@ func TestProvisionEndToEnd(t *testing.T) {
 	out2 := filepath.Join(root, "opened-again")
 	if r := cli(t, bin, "", "media", "open", "--identity", idFile, "--signer", signer, "--out", out2, volume); r.code != 4 || !strings.Contains(r.stderr, "results.csv.age") {
 		t.Fatalf("media open of a changed medium: %+v", r)
+	}
+	if r := cli(t, bin, "", "media", "verify", "--config", conf, volume); r.code != 4 {
+		t.Fatalf("media verify of a changed medium: %+v", r)
 	}
 	if _, err := os.Stat(out2); err == nil {
 		if ents, _ := os.ReadDir(out2); len(ents) > 0 {
