@@ -56,26 +56,46 @@ func TestCheckpointAfterAnotherKey(t *testing.T) {
 	}
 }
 
+// TestTrustedKeysFile: keys are added once each, the file is signed by the HSM key
+// and any change by hand, or a check with another key, is refused; after an HSM
+// replacement the new key re-signs what the former one signed.
 func TestTrustedKeysFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log-verifiers")
-	if vs, err := ReadTrustedKeys(path); err != nil || len(vs) != 0 {
+	hsmKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if vs, err := ReadTrustedKeys(path, &hsmKey.PublicKey); err != nil || len(vs) != 0 {
 		t.Fatalf("a missing file: %v %v", vs, err)
 	}
 	a, b := newSigner(t, "jukiterm-a").Verifier(), newSigner(t, "jukiterm-b").Verifier()
 	for i, v := range []*NoteVerifier{a, b, a} {
-		added, err := AddTrustedKey(path, v, "test\nkey")
+		added, err := AddTrustedKey(path, v, "test\nkey", hsmKey, nil)
 		if err != nil || added != (i < 2) {
 			t.Fatalf("add %d: %v %v", i, added, err)
 		}
 	}
-	vs, err := ReadTrustedKeys(path)
+	vs, err := ReadTrustedKeys(path, &hsmKey.PublicKey)
 	if err != nil || len(vs) != 2 || vs[0].VerifierKey() != a.VerifierKey() || vs[1].VerifierKey() != b.VerifierKey() {
 		t.Fatalf("read back: %v %v", vs, err)
 	}
-	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("jukiterm-c+00000000+AAAA\n")
-	f.Close()
-	if _, err := ReadTrustedKeys(path); err == nil || !strings.Contains(err.Error(), "line 5") {
-		t.Fatalf("a bad line: %v", err)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if _, err := ReadTrustedKeys(path, &other.PublicKey); !errors.Is(err, ErrTrustedKeys) {
+		t.Fatalf("checked with another key: %v", err)
+	}
+	signed, _ := os.ReadFile(path)
+	// A key slipped in by hand, anywhere, is refused.
+	evil := newSigner(t, "jukiterm-evil").Verifier().VerifierKey()
+	for _, changed := range []string{evil + "\n" + string(signed), strings.Replace(string(signed), a.VerifierKey(), evil, 1)} {
+		os.WriteFile(path, []byte(changed), 0o600)
+		if _, err := ReadTrustedKeys(path, &hsmKey.PublicKey); !errors.Is(err, ErrTrustedKeys) {
+			t.Fatalf("a changed file: %v", err)
+		}
+	}
+	os.WriteFile(path, signed, 0o600)
+	// A new HSM: the former key's file is re-signed by the new key as a key is added.
+	c := newSigner(t, "jukiterm-c").Verifier()
+	if added, err := AddTrustedKey(path, c, "former", other, &hsmKey.PublicKey); err != nil || !added {
+		t.Fatalf("add under a new HSM key: %v %v", added, err)
+	}
+	if vs, err := ReadTrustedKeys(path, &other.PublicKey); err != nil || len(vs) != 3 {
+		t.Fatalf("after the new HSM: %v %v", vs, err)
 	}
 }

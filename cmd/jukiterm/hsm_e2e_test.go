@@ -9,11 +9,12 @@ import (
 	"testing"
 )
 
-// TestReplacedHSMDrill: the HSM is replaced by an empty, initialised token. keys
-// recover makes new keys, keeps the former signing key trusted for the checkpoints it
-// signed and sets the reader's pairing key aside; after the reader's reset and the
-// administrator's re-enrolment, jukitermd starts, signs a checkpoint extending the old
-// ones, and both key operations are in the log.
+// TestReplacedHSMDrill: the HSM is replaced by an empty, initialised token, and the
+// former signing.pub is lost. keys recover makes new keys and sets the reader's
+// pairing key aside; jukitermd refuses to start until the former key, as `keys public
+// --note` printed it, is trusted with `keys trust`; a key slipped into log-verifiers by
+// hand is refused. After the reader's reset and the administrator's re-enrolment,
+// jukitermd signs a checkpoint extending the former key's.
 func TestReplacedHSMDrill(t *testing.T) {
 	if _, err := exec.LookPath("softhsm2-util"); err != nil {
 		t.Skip("softhsm2-util is not installed (make test installs it)")
@@ -35,6 +36,10 @@ func TestReplacedHSMDrill(t *testing.T) {
 	d.stop(t)
 	before := checkpoints()
 
+	note := cli(t, bin, "", "keys", "public", "--note", "--config", conf) // printed while the former HSM was in
+	if note.code != 0 {
+		t.Fatalf("keys public --note: %+v", note)
+	}
 	// The new HSM: an empty token of the same label and PIN.
 	tokens := filepath.Join(state, "hsm", "tokens")
 	os.RemoveAll(tokens)
@@ -46,7 +51,8 @@ func TestReplacedHSMDrill(t *testing.T) {
 		t.Fatalf("softhsm2-util: %v\n%s", err, out)
 	}
 	oldPub, _ := os.ReadFile(filepath.Join(state, "signing.pub"))
-	if r := cliIn(t, bin, secret+"\n", "keys", "recover", "--config", conf); r.code != 0 || !strings.Contains(r.stderr, "former signing key stays trusted") || !strings.Contains(r.stderr, "sim reader reset") {
+	os.Remove(filepath.Join(state, "signing.pub"))                        // and signing.pub lost
+	if r := cliIn(t, bin, secret+"\n", "keys", "recover", "--config", conf); r.code != 0 || !strings.Contains(r.stderr, "No former signing.pub") || !strings.Contains(r.stderr, "sim reader reset") {
 		t.Fatalf("recover onto a new HSM: %+v", r)
 	}
 	if newPub, _ := os.ReadFile(filepath.Join(state, "signing.pub")); bytes.Equal(oldPub, newPub) {
@@ -60,6 +66,21 @@ func TestReplacedHSMDrill(t *testing.T) {
 			t.Fatalf("%v: %+v", args, r)
 		}
 	}
+	// Without the former key, the exported checkpoints do not verify: jukitermd refuses.
+	if out, err := exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf).CombinedOutput(); err == nil || !strings.Contains(string(out), "keys public --note") {
+		t.Fatalf("jukitermd started without the former key: %v\n%s", err, out)
+	}
+	if r := cli(t, bin, "", "keys", "trust", "--config", conf, "--reason", "the former HSM's key, from the drill's record", strings.TrimSpace(note.stdout)); r.code != 0 {
+		t.Fatalf("keys trust: %+v", r)
+	}
+	// A key slipped into the file by hand: refused at start.
+	vf := filepath.Join(state, "log-verifiers")
+	signed, _ := os.ReadFile(vf)
+	os.WriteFile(vf, append([]byte("jukiterm-x+"+strings.Split(strings.TrimSpace(note.stdout), "+")[1]+"+"+strings.Split(strings.TrimSpace(note.stdout), "+")[2]+"\n"), signed...), 0o600)
+	if out, err := exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf).CombinedOutput(); err == nil || !strings.Contains(string(out), "not signed by this terminal's HSM key") {
+		t.Fatalf("jukitermd started with a hand-edited log-verifiers: %v\n%s", err, out)
+	}
+	os.WriteFile(vf, signed, 0o600)
 	d = startDaemon(t, bin, conf, socket)
 	defer d.stop(t)
 	signIn(t, bin, socket, "admin")

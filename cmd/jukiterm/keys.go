@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"bufio"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"jukiterm/cmd/internal/hw"
 	"jukiterm/daemon/config"
 	"jukiterm/hsm"
+	"jukiterm/store"
 )
 
 func (a *app) keysCmd() *cobra.Command {
@@ -72,7 +74,7 @@ func (a *app) keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			newHSM, trusted := false, false
+			newHSM, trusted := false, ""
 			cfg, err := withKeys(func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error {
 				has, err := hsmHasKeys(k)
 				if err != nil {
@@ -122,10 +124,51 @@ func (a *app) keysCmd() *cobra.Command {
 			return nil
 		},
 	}
-	for _, sc := range []*cobra.Command{recover, reseal} {
+	var why string
+	trust := &cobra.Command{
+		Use:   "trust --config FILE --reason TEXT VERIFIER-KEY",
+		Short: "Trust another key's operation-log checkpoints (a former HSM's key), with jukitermd stopped",
+		Long: "Add a checkpoint verifier key (NAME+HASH+KEY, as `jukiterm keys public --note` printed it\n" +
+			"for the key concerned) to log_verifiers, signed by this terminal's HSM key, and record it in\n" +
+			"the operation log. jukitermd then accepts the checkpoints that key signed. `keys recover`\n" +
+			"onto a new HSM and `backup restore` do this themselves; this is for a former key whose\n" +
+			"signing.pub was lost.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			v, err := store.ParseNoteVerifier(args[0])
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			if why == "" {
+				return withCode(exitUsage, errors.New("give --reason: whose key it is and why it is trusted"))
+			}
+			added := false
+			_, err = withKeys(func(cfg config.Config, _ *hsm.KeyFile, k *hw.Keys) error {
+				key, err := k.Token.Signer()
+				if err != nil {
+					return err
+				}
+				added, err = store.AddTrustedKey(cfg.LogVerifiers, v, why, key, nil)
+				return err
+			}, func(cfg config.Config, k *hw.Keys) error {
+				return recordOffline(c.Context(), cfg, k, "keys trust", "key.trusted", map[string]any{"key": v.VerifierKey(), "added": added})
+			})
+			if err != nil {
+				return err
+			}
+			if added {
+				fmt.Printf("The checkpoints signed by %s are accepted from now on.\n", v.Name())
+			} else {
+				fmt.Printf("%s was trusted already.\n", v.Name())
+			}
+			return nil
+		},
+	}
+	trust.Flags().StringVar(&why, "reason", "", "whose key it is and why it is trusted")
+	for _, sc := range []*cobra.Command{recover, reseal, trust} {
 		sc.Flags().StringVar(&confFile, "config", "/etc/jukiterm/jukiterm.conf", "the daemon's configuration")
 	}
-	c.AddCommand(a.rotateCmd(), recover, reseal, a.keysPublicCmd())
+	c.AddCommand(a.rotateCmd(), recover, reseal, trust, a.keysPublicCmd())
 	return c
 }
 

@@ -54,24 +54,25 @@ func recordOffline(ctx context.Context, cfg config.Config, k *hw.Keys, command, 
 
 // newHSMKeys makes the terminal's keys in an HSM that holds none (a replacement), writes
 // the new signing.pub, and trusts the former signing key (from the signing.pub it
-// replaces) for the checkpoints it signed. It returns whether a former key was trusted.
-func newHSMKeys(cfg config.Config, k *hw.Keys) (bool, error) {
+// replaces) for the checkpoints it signed. It returns the former key it trusted ("" if
+// none), as a verifier key.
+func newHSMKeys(cfg config.Config, k *hw.Keys) (string, error) {
 	var former *ecdsa.PublicKey
 	if b, err := os.ReadFile(hw.PublicKeyFile(cfg)); err == nil {
 		former, _ = hsm.ParsePublicKeyPEM(b)
 	}
 	if err := k.Token.GenerateKeys(); err != nil {
-		return false, fmt.Errorf("create the terminal's keys in the new HSM: %w", err)
+		return "", fmt.Errorf("create the terminal's keys in the new HSM: %w", err)
 	}
 	if err := writeNewSigningPub(cfg, k); err != nil {
-		return false, err
+		return "", err
 	}
 	// The reader's pairing key was wrapped by the former HSM: set it aside, so that the
 	// reader is paired again (after its reset) when an administrator is re-enrolled.
 	if _, err := os.Stat(cfg.ReaderKey); err == nil {
 		aside := cfg.ReaderKey + ".former-hsm-" + time.Now().UTC().Format("20060102T150405Z")
 		if err := os.Rename(cfg.ReaderKey, aside); err != nil {
-			return false, fmt.Errorf("set aside the reader's pairing key, which the new HSM cannot open: %w", err)
+			return "", fmt.Errorf("set aside the reader's pairing key, which the new HSM cannot open: %w", err)
 		}
 		fmt.Fprintf(os.Stderr, "The fingerprint reader was paired through the former HSM (its key is set aside as %s): reset the reader "+
 			"(its reset procedure; simulated: jukiterm sim reader reset), then pair it and enrol an administrator again with "+
@@ -79,20 +80,24 @@ func newHSMKeys(cfg config.Config, k *hw.Keys) (bool, error) {
 	}
 	if former == nil {
 		fmt.Fprintf(os.Stderr, "No former signing.pub was found: if the operation log holds checkpoints of the former HSM key, add that key (`keys public --note` of it) to %s.\n", cfg.LogVerifiers)
-		return false, nil
+		return "", nil
 	}
 	v, err := store.NewNoteVerifier(hw.LogKeyName(cfg.TerminalID), former)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	added, err := store.AddTrustedKey(cfg.LogVerifiers, v, "former HSM signing key of this terminal, replaced at "+time.Now().UTC().Format(time.RFC3339))
+	hsmKey, err := k.Token.Signer()
 	if err != nil {
-		return false, err
+		return "", err
+	}
+	added, err := store.AddTrustedKey(cfg.LogVerifiers, v, "former HSM signing key of this terminal, replaced at "+time.Now().UTC().Format(time.RFC3339), hsmKey, former)
+	if err != nil {
+		return "", err
 	}
 	if added {
 		fmt.Fprintf(os.Stderr, "The former signing key stays trusted for the operation log's checkpoints it signed (%s).\n", cfg.LogVerifiers)
 	}
-	return added, nil
+	return v.VerifierKey(), nil
 }
 
 // hsmHasKeys tells whether the HSM holds the terminal's signing key.

@@ -41,8 +41,12 @@ func settleLog(ctx context.Context, cfg config.Config, k *hw.Keys, m backup.Mani
 	}
 	added := false
 	if sv.VerifierKey() != signer.Verifier().VerifierKey() {
+		hsmKey, err := k.Token.Signer()
+		if err != nil {
+			return 0, err
+		}
 		added, err = store.AddTrustedKey(cfg.LogVerifiers, sv, fmt.Sprintf("checkpoint key of terminal %s, whose backup %s was restored here at %s",
-			m.TerminalID, filepath.Base(from), time.Now().UTC().Format(time.RFC3339)))
+			m.TerminalID, filepath.Base(from), time.Now().UTC().Format(time.RFC3339)), hsmKey, nil)
 		if err != nil {
 			return 0, err
 		}

@@ -2,6 +2,7 @@ package hw
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 
 	"jukiterm/daemon/config"
 	"jukiterm/store"
@@ -21,7 +22,8 @@ func LogSigner(cfg config.Config, token interface{ Signer() (crypto.Signer, erro
 	if err != nil {
 		return nil, err
 	}
-	trusted, err := store.ReadTrustedKeys(cfg.LogVerifiers)
+	pub, _ := key.Public().(*ecdsa.PublicKey)
+	trusted, err := store.ReadTrustedKeys(cfg.LogVerifiers, pub)
 	if err != nil {
 		return nil, err
 	}
