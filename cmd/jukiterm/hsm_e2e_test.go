@@ -51,7 +51,7 @@ func TestReplacedHSMDrill(t *testing.T) {
 		t.Fatalf("softhsm2-util: %v\n%s", err, out)
 	}
 	oldPub, _ := os.ReadFile(filepath.Join(state, "signing.pub"))
-	os.Remove(filepath.Join(state, "signing.pub"))                        // and signing.pub lost
+	os.Remove(filepath.Join(state, "signing.pub")) // and signing.pub lost
 	if r := cliIn(t, bin, secret+"\n", "keys", "recover", "--config", conf); r.code != 0 || !strings.Contains(r.stderr, "No former signing.pub") || !strings.Contains(r.stderr, "sim reader reset") {
 		t.Fatalf("recover onto a new HSM: %+v", r)
 	}
