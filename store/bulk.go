@@ -31,6 +31,10 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 		return 0, fmt.Errorf("bulk search: read the 更新順番号: %w", err)
 	}
 	release() // the snapshot is taken
+	byKey, isKey, err := searchByKeys(ctx, tx, kr, qs)
+	if err != nil {
+		return seq, fmt.Errorf("bulk search: %w", err)
+	}
 	stmts := map[string]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
@@ -39,6 +43,13 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 	}()
 	var recs []record.Record
 	for i := range qs {
+		if isKey[i] {
+			if err := fn(i, byKey[i]); err != nil {
+				return seq, err
+			}
+			byKey[i] = nil
+			continue
+		}
 		q := &qs[i]
 		cond, args := q.where(kr)
 		st := stmts[cond]
