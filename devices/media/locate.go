@@ -38,6 +38,9 @@ var (
 type SysfsLocator struct {
 	SysRoot   string // "" means /sys
 	MountInfo string // "" means /proc/self/mountinfo
+	// AnyDevice skips the check that the opened volume is on the stick's disk (for
+	// tests whose sysfs and mountinfo are made up and whose "volumes" are directories).
+	AnyDevice bool
 }
 
 // blockDev is a disk or a partition of the stick.
@@ -98,7 +101,7 @@ func (l SysfsLocator) Volume(info usb.DeviceInfo) (Volume, error) {
 		writable = writable || !d.ro
 	}
 	var rw, ro []string // "sdb1 at /media/x"
-	var path string
+	var path, dev string
 	for _, d := range present {
 		if d.ro && writable {
 			continue
@@ -111,7 +114,7 @@ func (l SysfsLocator) Volume(info usb.DeviceInfo) (Volume, error) {
 			if d.ro || m.readOnly {
 				ro = append(ro, where)
 			} else {
-				rw, path = append(rw, where), m.point
+				rw, path, dev = append(rw, where), m.point, d.dev
 			}
 			break
 		}
@@ -124,7 +127,17 @@ func (l SysfsLocator) Volume(info usb.DeviceInfo) (Volume, error) {
 	case len(rw) == 0:
 		return nil, fmt.Errorf("%w (%v)", ErrNotMounted, info)
 	}
-	return OpenRoot(path)
+	v, err := OpenRoot(path)
+	if err != nil {
+		return nil, err
+	}
+	// What was opened must be the stick's file system, not one mounted over the
+	// mount point since mountinfo was read.
+	if got, err := v.device(); !l.AnyDevice && (err != nil || got != dev) {
+		v.Close()
+		return nil, fmt.Errorf("find the volume of %v: %s is no longer its volume (%s, not %s): take the stick out, put it in again and unlock it", info, path, got, dev)
+	}
+	return v, nil
 }
 
 // blockDevs lists the disks under the USB device at dir and their partitions.

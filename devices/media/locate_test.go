@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"jukiterm/devices/usb"
 )
 
@@ -77,7 +79,7 @@ func (f *fakeSys) flush() {
 }
 
 func (f *fakeSys) locator() SysfsLocator {
-	return SysfsLocator{SysRoot: f.root, MountInfo: f.mountinfo}
+	return SysfsLocator{SysRoot: f.root, MountInfo: f.mountinfo, AnyDevice: true}
 }
 
 func TestSysfsLocatorLocked(t *testing.T) {
@@ -111,6 +113,33 @@ func TestSysfsLocatorMounted(t *testing.T) {
 	v, err := f.locator().Volume(stickInfo)
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer v.Close()
+	checkVolumeAt(t, v, dir)
+}
+
+// TestSysfsLocatorChecksTheDevice: a mount point whose file system is not the stick's
+// disk (something mounted over it) is refused; the stick's own device is accepted.
+func TestSysfsLocatorChecksTheDevice(t *testing.T) {
+	f := newFakeSys(t)
+	f.disk(0, "sdb", "8:16", 31293440)
+	dir := f.mount("8:16", "rw")
+	loc := f.locator()
+	loc.AnyDevice = false
+	if _, err := loc.Volume(stickInfo); err == nil || !strings.Contains(err.Error(), "no longer its volume") {
+		t.Fatalf("a directory on another file system: %v", err)
+	}
+	var st syscall.Stat_t
+	syscall.Stat(dir, &st)
+	real := fmt.Sprintf("%d:%d", unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)))
+	g := newFakeSys(t)
+	g.disk(0, "sdb", real, 31293440)
+	dir = g.mount(real, "rw")
+	loc = g.locator()
+	loc.AnyDevice = false
+	v, err := loc.Volume(stickInfo)
+	if err != nil {
+		t.Fatalf("the stick's own device: %v", err)
 	}
 	defer v.Close()
 	checkVolumeAt(t, v, dir)

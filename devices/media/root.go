@@ -104,3 +104,17 @@ func (f rootFile) Write(b []byte) (int, error) {
 }
 func (f rootFile) Sync() error  { return gone(f.f.Sync()) }
 func (f rootFile) Close() error { return gone(f.f.Close()) }
+
+// device is the "major:minor" of the file system the volume's root is on.
+func (v *RootVolume) device() (string, error) {
+	d, err := v.r.Open(".")
+	if err != nil {
+		return "", err
+	}
+	defer d.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(d.Fd()), &st); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d:%d", unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev))), nil
+}

@@ -110,7 +110,7 @@ func TestSticksUnderUmockdev(t *testing.T) {
 	mnt := t.TempDir()
 	mi := filepath.Join(t.TempDir(), "mountinfo")
 	os.WriteFile(mi, []byte("22 1 259:2 / / rw - ext4 /dev/nvme0n1p2 rw\n41 22 8:16 / "+mnt+" rw,nosuid - vfat /dev/sdb rw\n"), 0o600)
-	loc := SysfsLocator{SysRoot: sys, MountInfo: mi}
+	loc := SysfsLocator{SysRoot: sys, MountInfo: mi, AnyDevice: true}
 	v, err := loc.Volume(approved)
 	if err != nil {
 		t.Fatalf("approved stick's volume: %v", err)
