@@ -53,7 +53,7 @@ func (s *Server) SetMedia(m Media) error {
 	}
 	s.media = h
 	if m.Bus != nil {
-		go s.watchBus(h)
+		s.background.Go(func() { s.watchBus(h) })
 	}
 	return nil
 }
@@ -264,9 +264,13 @@ func (s *Server) watchBus(h *mediaHub) {
 	seen := map[key]usb.DeviceInfo{}
 	tick := time.NewTicker(h.Poll)
 	defer tick.Stop()
-	first := true
+	first, busErr := true, false
 	for {
 		devs, err := h.Bus.Devices()
+		if err != nil && !busErr {
+			s.log.Error("the USB bus cannot be read: devices plugged or pulled are not seen", "err", err)
+		}
+		busErr = err != nil
 		if err == nil {
 			now := map[key]usb.DeviceInfo{}
 			for _, d := range devs {

@@ -38,9 +38,10 @@ type Server struct {
 	cancel context.CancelFunc
 	once   sync.Once
 
-	media    *mediaHub  // mediahub.go; nil: no USB media
-	backups  *Backups   // backup.go; nil: no backups
-	backupMu sync.Mutex // held while a backup runs: never two at once
+	media      *mediaHub      // mediahub.go; nil: no USB media
+	background sync.WaitGroup // goroutines Shutdown waits for
+	backups    *Backups       // backup.go; nil: no backups
+	backupMu   sync.Mutex     // held while a backup runs: never two at once
 }
 
 // New returns a server for st. It does not listen until Serve.
@@ -96,5 +97,7 @@ func (s *Server) Serve(l net.Listener) error {
 // stops after its current batch commits) and waits for them, at most until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(s.cancel)
-	return s.http.Shutdown(ctx)
+	err := s.http.Shutdown(ctx)
+	s.background.Wait() // the bus watcher: before the bus and the store close
+	return err
 }

@@ -19,6 +19,7 @@ import (
 // TestCheckpointExportRetried: a checkpoint signed while the export directory cannot
 // be written is exported once it can, although no entry follows (a quiet terminal).
 func TestCheckpointExportRetried(t *testing.T) {
+	defer func(d time.Duration) { checkpointRetry = d }(checkpointRetry)
 	checkpointRetry = 50 * time.Millisecond
 	dir := t.TempDir()
 	db := filepath.Join(dir, "jukiterm.db")
