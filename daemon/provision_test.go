@@ -297,3 +297,45 @@ func waitConnected(t *testing.T, p *provFixture, serial string) {
 	}
 	t.Fatalf("stick %s never became usable", serial)
 }
+
+// TestRecheckBeforeWrite: a stick retired, issued to another or replugged after the
+// first check is refused by the check made just before writing; one provision at a
+// time holds a stick.
+func TestRecheckBeforeWrite(t *testing.T) {
+	p := startProvision(t, 10)
+	ctx := context.Background()
+	k := p.plug(t, mediasim.Approved("RE-1"), "tester")
+	waitConnected(t, p, "RE-1")
+	_, dev, vol, ref := p.srv.media.find(ctx, p.st, "RE-1", "tester")
+	if ref != nil {
+		t.Fatal(ref)
+	}
+	vol.Close()
+	if r := p.srv.media.recheck(ctx, p.st, dev, "tester"); r != nil {
+		t.Fatalf("nothing changed: %v", r)
+	}
+	unlock, r := p.srv.media.claim("RE-1")
+	if r != nil {
+		t.Fatal(r)
+	}
+	if _, r := p.srv.media.claim("RE-1"); r == nil || r.Code != "busy" {
+		t.Fatalf("a second claim: %v", r)
+	}
+	unlock()
+	if err := p.st.ReturnMedium(ctx, "RE-1", "admin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.st.IssueMedium(ctx, "RE-1", "other", "", "admin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.srv.media.recheck(ctx, p.st, dev, "tester"); r == nil || r.Code != "not-issued-to-you" {
+		t.Fatalf("issued to another meanwhile: %v", r)
+	}
+	k.Unplug()
+	time.Sleep(50 * time.Millisecond)
+	p.sim.Plug(mediasim.Approved("RE-1"))
+	time.Sleep(50 * time.Millisecond)
+	if r := p.srv.media.recheck(ctx, p.st, dev, "tester"); r == nil || r.Code != "replugged" {
+		t.Fatalf("replugged meanwhile: %v", r)
+	}
+}
