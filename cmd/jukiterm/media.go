@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -17,10 +18,15 @@ func (a *app) mediaCmd() *cobra.Command {
 		Short: "The issued-media ledger (貸与) of security-locked sticks, and opening a provision as a recipient"}
 	var req api.MediaRequest
 	change := func(name, use, short string, done func(store.Medium) string) *cobra.Command {
-		return a.addJSON(&cobra.Command{
-			Use: use, Short: short, Args: cobra.ExactArgs(1),
+		c := a.addJSON(&cobra.Command{
+			Use: use, Short: short, Args: cobra.MaximumNArgs(1),
 			RunE: func(c *cobra.Command, args []string) error {
-				req.Serial = args[0]
+				if len(args) == 1 {
+					req.Serial = args[0]
+				}
+				if req.Serial == "" {
+					return withCode(exitUsage, errors.New("give the stick's serial number (jukiterm media list shows the connected sticks)"))
+				}
 				m, err := a.client().ChangeMedium(c.Context(), name, req)
 				if err != nil {
 					return err
@@ -32,6 +38,8 @@ func (a *app) mediaCmd() *cobra.Command {
 				return nil
 			},
 		})
+		c.Flags().StringVar(&req.Serial, "serial", "", "the stick's serial number (or give it as the argument)")
+		return c
 	}
 	register := change("register", "register SERIAL [--model VVVV:PPPP] [--label TEXT]", "Add a security-locked stick to the ledger, in stock (administrator)",
 		func(m store.Medium) string {

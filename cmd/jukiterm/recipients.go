@@ -45,6 +45,7 @@ func (a *app) recipientCmd() *cobra.Command {
 	add.Flags().StringVar(&r.LegalBasis, "legal-basis", "", "e.g. 住基法 別表第5 第1号, or the 条例")
 	add.Flags().StringVar(&r.LegalBasis, "basis", "", "the same as --legal-basis")
 	add.Flags().StringVar(&r.AgeRecipient, "age-recipient", "", "the recipient's age public key (age1…)")
+	add.Flags().StringVar(&r.AgeRecipient, "key", "", "the same as --age-recipient")
 	add.Flags().StringVar(&items, "items", "", "the fields it may receive, comma-separated")
 	list := a.addJSON(&cobra.Command{
 		Use: "list", Short: "List the recipients", Args: cobra.NoArgs,
