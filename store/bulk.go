@@ -30,8 +30,16 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("bulk search: read the 更新順番号: %w", err)
 	}
-	release() // the snapshot is taken
-	byKey, isKey, err := searchByKeys(ctx, tx, kr, qs)
+	// A second snapshot of the same state, for reading rows on the other core; taken
+	// before the keys are let go, so that no key rotation re-encrypts rows between.
+	var tx2 *sql.Tx
+	if len(qs) >= 1000 {
+		if tx2 = s.sameSnapshot(ctx, seq); tx2 != nil {
+			defer tx2.Rollback()
+		}
+	}
+	release() // the snapshots are taken
+	byKey, isKey, err := searchByKeys(ctx, tx, kr, qs, tx2)
 	if err != nil {
 		return seq, fmt.Errorf("bulk search: %w", err)
 	}
@@ -68,6 +76,23 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 		}
 	}
 	return seq, tx.Commit()
+}
+
+// sameSnapshot opens another read transaction and keeps it only if it sees the file
+// with 更新順番号 seq, as the bulk search's own does (every change of a record moves
+// it); nil otherwise.
+func (s *Store) sameSnapshot(ctx context.Context, seq int64) *sql.Tx {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil
+	}
+	var now int64
+	err = tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&now)
+	if err != nil || now != seq {
+		tx.Rollback()
+		return nil
+	}
+	return tx
 }
 
 // queryWith runs one prepared query and appends its matching records to out, in the

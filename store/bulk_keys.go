@@ -5,7 +5,9 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
+	"sync"
 
 	"jukiterm/store/record"
 )
@@ -32,7 +34,9 @@ func keyOnly(q *Query) (col, kind, value string, ok bool) {
 
 // searchByKeys answers the key-only queries of qs inside tx; the answer of qs[i] is
 // out[i] (nil for the others, and ok[i] false).
-func searchByKeys(ctx context.Context, tx *sql.Tx, kr *keyring, qs []Query) (out [][]record.Record, ok []bool, err error) {
+// second, if not nil, is another read transaction seeing the same file, for reading
+// rows on the other core.
+func searchByKeys(ctx context.Context, tx *sql.Tx, kr *keyring, qs []Query, second *sql.Tx) (out [][]record.Record, ok []bool, err error) {
 	type probe struct {
 		col   string
 		blind []byte
@@ -92,18 +96,42 @@ func searchByKeys(ctx context.Context, tx *sql.Tx, kr *keyring, qs []Query) (out
 		}
 	}
 	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.id, b.id) })
-	row, err := tx.PrepareContext(ctx, `SELECT person_id, update_seq, data FROM persons WHERE person_id = ?`)
-	if err != nil {
+	// The rows: in two halves at once when a second read transaction sees the same
+	// file (the same 更新順番号), else all in tx.
+	txs := []*sql.Tx{tx}
+	if len(hits) >= 1000 && second != nil {
+		txs = append(txs, second)
+	}
+	recs := make([]record.Record, len(hits))
+	keep := make([]bool, len(hits))
+	errs := make([]error, len(txs))
+	var wg sync.WaitGroup
+	for w, t := range txs {
+		lo, hi := w*len(hits)/len(txs), (w+1)*len(hits)/len(txs)
+		wg.Go(func() {
+			row, err := t.PrepareContext(ctx, `SELECT person_id, update_seq, data FROM persons WHERE person_id = ?`)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			defer row.Close()
+			for i := lo; i < hi; i++ {
+				r, err := kr.scanPerson("persons", row.QueryRowContext(ctx, hits[i].id))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				recs[i], keep[i] = r, qs[hits[i].q].match(&r)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
-	defer row.Close()
-	for _, h := range hits {
-		r, err := kr.scanPerson("persons", row.QueryRowContext(ctx, h.id))
-		if err != nil {
-			return nil, nil, err
-		}
-		if q := &qs[h.q]; q.match(&r) {
-			out[h.q] = append(out[h.q], r)
+	for i, h := range hits {
+		if keep[i] {
+			out[h.q] = append(out[h.q], recs[i])
 		}
 	}
 	for i := range out {

@@ -60,7 +60,7 @@ func bulkQueries(t testing.TB, ns []record.Notification) []Query {
 
 // TestSearchManyAgreesWithSearch: each bulk answer is what Search answers alone.
 func TestSearchManyAgreesWithSearch(t *testing.T) {
-	s, ns := bulkFile(t, 300)
+	s, ns := bulkFile(t, 2500) // enough hits for the rows to be read on two connections
 	qs := bulkQueries(t, ns)
 	ctx := context.Background()
 	found := 0
@@ -80,7 +80,7 @@ func TestSearchManyAgreesWithSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seq != 300 || found < 200 {
+	if seq != 2500 || found < 1800 {
 		t.Fatalf("high-water %d, %d queries found someone", seq, found)
 	}
 }
@@ -104,7 +104,7 @@ func BenchmarkSearchMany(b *testing.B) {
 // finds every person, from the snapshot it began with; the rotation ends (truncating
 // the WAL) once the search is over.
 func TestSearchManyDuringRotation(t *testing.T) {
-	s, res := rotationFixture(t, 200)
+	s, res := rotationFixture(t, 1200)
 	var qs []Query
 	for _, r := range res {
 		q := Query{Code: r.ResidentCode, Limit: 5}
