@@ -98,7 +98,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	detail := map[string]any{"keys": q.Keys(), "results": len(recs), "application": q.Application, "application_state": appState,
 		"municipality": q.Municipality, "sex": q.Sex, "include_removed": q.IncludeRemoved}
-	if err := s.record(r, "search", detail, searchKeyed(q, codes)...); err != nil {
+	if err := s.record(r, "search", detail, q.Keyed(codes)...); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -172,7 +172,7 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 		Medium: req.Medium, Queries: len(qs), Matched: len(results), NotFound: len(notFound), UpdateSeq: seq, RequestSHA256: reqSum}
 	// 5. Logged before anything is written: what goes out, with every query's keys
 	// and every result's 住民票コード keyed, as a search's are.
-	if _, err := s.store.LogBatch(ctx, provisionEntries(rec, sqs, results)); err != nil {
+	if _, err := s.store.LogBatch(ctx, provision.LogEntries(rec, sqs, results)); err != nil {
 		s.log.Error("the operation log could not record a provision: refused", "err", err)
 		return api.ProvisionResult{}, nil, &api.Error{Kind: api.KindInternal, Message: "the operation log could not record the provision, so nothing was written: " + err.Error() + "; tell the administrator"}
 	}

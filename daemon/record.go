@@ -23,23 +23,3 @@ func (s *Server) record(r *http.Request, action string, detail map[string]any, k
 	}
 	return nil
 }
-
-// searchKeyed lists the personal values of a search and of its results for the log.
-func searchKeyed(q store.Query, codes []string) []store.Keyed {
-	var k []store.Keyed
-	add := func(field, v string) {
-		if v != "" {
-			k = append(k, store.Keyed{Field: field, Value: v})
-		}
-	}
-	add("resident_code", q.Code)
-	add("my_number", q.Number)
-	add("name_kana", q.Kana)
-	add("name", q.Name)
-	add("birth", q.Birth)
-	add("address", q.Address)
-	for _, c := range codes {
-		add("result_resident_code", c)
-	}
-	return k
-}

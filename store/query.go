@@ -191,3 +191,24 @@ func (q *Query) Keys() []string {
 	}
 	return k
 }
+
+// Keyed lists the personal values of the query, and the 住民票コード of its results,
+// for the operation log (which keeps them as keyed HMACs).
+func (q Query) Keyed(resultCodes []string) []Keyed {
+	var k []Keyed
+	add := func(field, v string) {
+		if v != "" {
+			k = append(k, Keyed{Field: field, Value: v})
+		}
+	}
+	add("resident_code", q.Code)
+	add("my_number", q.Number)
+	add("name_kana", q.Kana)
+	add("name", q.Name)
+	add("birth", q.Birth)
+	add("address", q.Address)
+	for _, c := range resultCodes {
+		add("result_resident_code", c)
+	}
+	return k
+}

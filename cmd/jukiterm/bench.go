@@ -135,7 +135,8 @@ func (a *app) benchCmd() *cobra.Command {
 			for _, s := range []struct {
 				name string
 				v    float64
-			}{{"parse and check the request", f.Parse}, {"queries (one snapshot)", f.Search}, {"encrypt, write, fsync, sign", f.Write},
+			}{{"parse and check the request", f.Parse}, {"queries (one snapshot)", f.Search},
+				{"operation log: keys and results, keyed", f.Log}, {"encrypt, write, fsync, sign", f.Write},
 				{"read back and verify", f.Verify}, {"total", f.Total}, {"bare SQLite: the same rows by code", f.SQLite}} {
 				t.add(s.name, fmt.Sprintf("%.2f", s.v))
 			}
