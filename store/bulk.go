@@ -21,11 +21,11 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 	kr, done := s.readKeys()
 	release := sync.OnceFunc(done)
 	defer release()
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, end, err := s.bulkTx(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("bulk search: %w", err)
 	}
-	defer tx.Rollback()
+	defer end()
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("bulk search: read the 更新順番号: %w", err)
@@ -34,8 +34,9 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 	// before the keys are let go, so that no key rotation re-encrypts rows between.
 	var tx2 *sql.Tx
 	if len(qs) >= 1000 {
-		if tx2 = s.sameSnapshot(ctx, seq); tx2 != nil {
-			defer tx2.Rollback()
+		var end2 func()
+		if tx2, end2 = s.sameSnapshot(ctx, seq); tx2 != nil {
+			defer end2()
 		}
 	}
 	release() // the snapshots are taken
@@ -81,18 +82,47 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 // sameSnapshot opens another read transaction and keeps it only if it sees the file
 // with 更新順番号 seq, as the bulk search's own does (every change of a record moves
 // it); nil otherwise.
-func (s *Store) sameSnapshot(ctx context.Context, seq int64) *sql.Tx {
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+func (s *Store) sameSnapshot(ctx context.Context, seq int64) (*sql.Tx, func()) {
+	tx, end, err := s.bulkTx(ctx)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var now int64
 	err = tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&now)
 	if err != nil || now != seq {
-		tx.Rollback()
-		return nil
+		end()
+		return nil, nil
 	}
-	return tx
+	return tx, end
+}
+
+// bulkMmap is the memory map a bulk search's connections read through: on a file
+// larger than SQLite's page cache, pages are read from the kernel's cache without a
+// system call and a copy each.
+const bulkMmap = 1 << 31
+
+// bulkTx begins a read transaction on a connection of its own that reads through a
+// memory map; end rolls it back and gives the connection back without the map.
+func (s *Store) bulkTx(ctx context.Context) (*sql.Tx, func(), error) {
+	conn, err := s.r.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA mmap_size = %d`, bulkMmap)); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		conn.ExecContext(context.Background(), `PRAGMA mmap_size = 0`)
+		conn.Close()
+		return nil, nil, err
+	}
+	return tx, func() {
+		tx.Rollback()
+		conn.ExecContext(context.Background(), `PRAGMA mmap_size = 0`)
+		conn.Close()
+	}, nil
 }
 
 // queryWith runs one prepared query and appends its matching records to out, in the
