@@ -43,7 +43,11 @@ func (a *app) mediaCmd() *cobra.Command {
 	}
 	register := change("register", "register SERIAL [--model VVVV:PPPP] [--label TEXT]", "Add a security-locked stick to the ledger, in stock (administrator)",
 		func(m store.Medium) string {
-			return fmt.Sprintf("Medium %s (%04x:%04x %s) registered, in stock.", m.Serial, m.VendorID, m.ProductID, m.Label)
+			label := ""
+			if m.Label != "" {
+				label = ", " + m.Label
+			}
+			return fmt.Sprintf("Medium %s (model %04x:%04x%s) registered, in stock.", m.Serial, m.VendorID, m.ProductID, label)
 		})
 	register.Flags().StringVar(&req.Model, "model", "", "USB vendor:product id in hex, as lsusb shows it (must be an approved model; default: that of the stick plugged in)")
 	register.Flags().StringVar(&req.Label, "label", "", "the label written on the stick")
