@@ -50,6 +50,16 @@ func TestProvisionEndToEnd(t *testing.T) {
 		{"application", "add", "P-7", "--body", "秋田県警察本部", "--purpose", "本人確認", "--legal-basis", "住基法 別表第5 第1号",
 			"--expected", "10", "--from", today, "--to", today},
 		{"sim", "usb", "plug", "--state", state, "--serial", "STICK-7"},
+	} {
+		if r := cli(t, bin, socket, args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	// jukitermd sees the stick within its simulator's poll.
+	waitFor(t, "the stick on jukitermd's bus", func() bool {
+		return strings.Contains(cli(t, bin, socket, "media", "list", "--json").stdout, `"serial":"STICK-7"`)
+	})
+	for _, args := range [][]string{
 		{"media", "register", "STICK-7", "--label", "提供用 7"}, // the model from the plugged stick
 		{"media", "issue", "STICK-7", "--to", "operator"},
 	} {
