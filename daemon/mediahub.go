@@ -198,9 +198,9 @@ func (h *mediaHub) connected(ctx context.Context, st *store.Store, operator stri
 // find returns the connected stick with serial, its verdict for operator and, if it is
 // allowed, its volume (which the caller closes).
 func (h *mediaHub) find(ctx context.Context, st *store.Store, serial, operator string) (api.Connected, usb.DeviceInfo, media.Volume, *Refusal) {
-	d, c, r := h.lookup(ctx, st, serial, operator)
+	d, r := h.lookup(serial)
 	if r != nil {
-		return c, d, nil, r
+		return api.Connected{Serial: serial}, d, nil, r
 	}
 	c, vol := h.verdict(ctx, st, d, operator, true)
 	if !c.Allowed {
@@ -211,13 +211,13 @@ func (h *mediaHub) find(ctx context.Context, st *store.Store, serial, operator s
 
 // lookup finds the one stick with serial on the bus: none, or two at once (a copied
 // serial number), is a refusal.
-func (h *mediaHub) lookup(ctx context.Context, st *store.Store, serial, operator string) (usb.DeviceInfo, api.Connected, *Refusal) {
+func (h *mediaHub) lookup(serial string) (usb.DeviceInfo, *Refusal) {
 	if h == nil || h.Bus == nil {
-		return usb.DeviceInfo{}, api.Connected{Serial: serial}, refuse("no-bus", "this terminal has no USB bus configured for media")
+		return usb.DeviceInfo{}, refuse("no-bus", "this terminal has no USB bus configured for media")
 	}
 	devs, err := h.Bus.Devices()
 	if err != nil {
-		return usb.DeviceInfo{}, api.Connected{Serial: serial}, refuse("bus-unreadable", "the USB bus cannot be read: %v", err)
+		return usb.DeviceInfo{}, refuse("bus-unreadable", "the USB bus cannot be read: %v", err)
 	}
 	var found []usb.DeviceInfo
 	for _, d := range devs {
@@ -227,25 +227,17 @@ func (h *mediaHub) lookup(ctx context.Context, st *store.Store, serial, operator
 	}
 	switch len(found) {
 	case 0:
-		return usb.DeviceInfo{}, api.Connected{Serial: serial}, refuse("not-connected", "stick %s is not connected: put it in, unlock it, and try again (jukiterm media list shows what is connected)", serial)
+		return usb.DeviceInfo{}, refuse("not-connected", "stick %s is not connected: put it in, unlock it, and try again (jukiterm media list shows what is connected)", serial)
 	case 1:
-		return found[0], api.Connected{}, nil
+		return found[0], nil
 	}
-	return usb.DeviceInfo{}, api.Connected{Serial: serial}, refuse("duplicate-serial", "%d devices with the serial number %s are connected at once: one of them is a copy; take them all out and report it", len(found), serial)
+	return usb.DeviceInfo{}, refuse("duplicate-serial", "%d devices with the serial number %s are connected at once: one of them is a copy; take them all out and report it", len(found), serial)
 }
 
 // device returns the connected stick with serial, whatever the policy says of it.
 func (h *mediaHub) device(serial string) (usb.DeviceInfo, bool) {
-	if h == nil || h.Bus == nil {
-		return usb.DeviceInfo{}, false
-	}
-	devs, _ := h.Bus.Devices()
-	for _, d := range devs {
-		if d.Serial == serial && d.HasInterfaceClass(usb.ClassMassStorage) {
-			return d, true
-		}
-	}
-	return usb.DeviceInfo{}, false
+	d, r := h.lookup(serial)
+	return d, r == nil
 }
 
 func closeVolume(v media.Volume) {
@@ -336,7 +328,7 @@ func (h *mediaHub) claim(serial string) (unlock func(), r *Refusal) {
 // recheck applies the policy once more to the device found earlier (was): the same
 // stick at the same bus address, and the ledger as it is now.
 func (h *mediaHub) recheck(ctx context.Context, st *store.Store, was usb.DeviceInfo, operator string) *Refusal {
-	d, _, r := h.lookup(ctx, st, was.Serial, operator)
+	d, r := h.lookup(was.Serial)
 	switch {
 	case r != nil:
 		return r

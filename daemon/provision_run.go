@@ -9,17 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"path"
-	"strings"
 	"time"
 
 	"jukiterm/daemon/api"
 	"jukiterm/daemon/provision"
 	"jukiterm/store"
-	"jukiterm/store/record"
 )
-
-// errTooMany: a query of a request matches more persons than a provision lists.
-var errTooMany = errors.New("too many matches")
 
 // MaxProvisionBytes bounds a provision request file; MaxProvisionRows its queries.
 const (
@@ -113,14 +108,10 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 		}
 		return api.ProvisionResult{}, nil, refused("request", nil, badRequest("the request file could not be read, nothing was written: "+err.Error()))
 	}
-	sqs := make([]store.Query, len(qs))
-	for i, q := range qs {
-		sqs[i] = q.StoreQuery()
-		sqs[i].Limit = store.MaxLimit
-		if err := sqs[i].Normalize(s.store.Prefecture()); err != nil {
-			msg := fmt.Sprintf("the request file was refused and none of its queries was run: query_id %q: %v; correct the file and send it again whole", q.ID, err)
-			return api.ProvisionResult{}, []api.RequestProblem{{QueryID: q.ID, Message: err.Error()}}, refused("request", nil, badRequest(msg))
-		}
+	sqs, err := provision.StoreQueries(qs, s.store.Prefecture())
+	if qe := (*provision.QueryError)(nil); errors.As(err, &qe) {
+		msg := fmt.Sprintf("the request file was refused and none of its queries was run: query_id %q: %v; correct the file and send it again whole", qe.ID, qe.Err)
+		return api.ProvisionResult{}, []api.RequestProblem{{QueryID: qe.ID, Message: qe.Err.Error()}}, refused("request", nil, badRequest(msg))
 	}
 	// 3. The medium: issued to this operator, approved, mass storage only, unlocked.
 	conn, dev, vol, ref := s.media.find(ctx, s.store, req.Medium, c.Operator)
@@ -137,25 +128,11 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 	}
 	defer unlock()
 	// 4. The queries, on one snapshot of the file.
-	var results []provision.Result
-	var notFound []string
-	seq, err := s.store.SearchMany(ctx, sqs, func(i int, recs []record.Record) error {
-		if len(recs) >= store.MaxLimit {
-			return fmt.Errorf("%w: query_id %q matches %d persons or more: narrow it (a name with the birth date, sex or address)", errTooMany, qs[i].ID, store.MaxLimit)
-		}
-		if len(recs) == 0 {
-			notFound = append(notFound, qs[i].ID)
-		}
-		for _, rec := range recs {
-			results = append(results, provision.Result{QueryID: qs[i].ID, Person: rec})
-		}
-		if (i+1)%1000 == 0 || i+1 == len(qs) {
-			progress(api.ProvisionProgress{Stage: "search", Done: i + 1, Total: len(qs)})
-		}
-		return nil
+	results, notFound, seq, err := provision.Search(ctx, s.store, qs, sqs, func(done, total int) {
+		progress(api.ProvisionProgress{Stage: "search", Done: done, Total: total})
 	})
-	if errors.Is(err, errTooMany) {
-		return api.ProvisionResult{}, nil, refused("request", nil, badRequest("the request was refused and nothing was written: "+strings.TrimPrefix(err.Error(), errTooMany.Error()+": ")))
+	if errors.Is(err, provision.ErrTooMany) {
+		return api.ProvisionResult{}, nil, refused("request", nil, badRequest("the request was refused and nothing was written: "+err.Error()))
 	}
 	if err != nil {
 		return api.ProvisionResult{}, nil, refused("search", nil, fmt.Errorf("the queries could not be run, nothing was written: %w", err))

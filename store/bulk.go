@@ -26,8 +26,8 @@ func (s *Store) SearchMany(ctx context.Context, qs []Query, fn func(i int, recs 
 		return 0, fmt.Errorf("bulk search: %w", err)
 	}
 	defer end()
-	var seq int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&seq); err != nil {
+	seq, err := snapshotSeq(ctx, tx)
+	if err != nil {
 		return 0, fmt.Errorf("bulk search: read the 更新順番号: %w", err)
 	}
 	// A second snapshot of the same state, for reading rows on the other core; taken
@@ -87,13 +87,19 @@ func (s *Store) sameSnapshot(ctx context.Context, seq int64) (*sql.Tx, func()) {
 	if err != nil {
 		return nil, nil
 	}
-	var now int64
-	err = tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&now)
-	if err != nil || now != seq {
+	if now, err := snapshotSeq(ctx, tx); err != nil || now != seq {
 		end()
 		return nil, nil
 	}
 	return tx, end
+}
+
+// snapshotSeq reads the 更新順番号 in tx; the first read of a transaction also fixes
+// its snapshot.
+func snapshotSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'update_seq'), 0)`).Scan(&seq)
+	return seq, err
 }
 
 // bulkMmap is the memory map a bulk search's connections read through: on a file

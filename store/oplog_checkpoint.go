@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"jukiterm/daemon/atomicfile"
 )
 
 // ErrInconsistent says a checkpoint would not be consistent with one signed before:
@@ -197,39 +199,10 @@ func ExportCheckpoint(dir string, msg []byte) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, fmt.Sprintf("checkpoint-%020d", size))
-	if err := writeFileAtomic(path, msg); err != nil {
+	if err := atomicfile.Write(path, msg, 0o600); err != nil {
 		return "", fmt.Errorf("export checkpoint to %s: %w (check the export directory's medium and permissions)", dir, err)
 	}
 	return path, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".checkpoint-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // LatestExported returns the newest checkpoint in an export directory (nil, nil when

@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"jukiterm/daemon/atomicfile"
 )
 
 // The trusted-keys file lists checkpoint verifier keys besides the terminal's own
@@ -112,7 +114,7 @@ func AddTrustedKey(path string, v *NoteVerifier, why string, signer crypto.Signe
 		return false, fmt.Errorf("sign the trusted checkpoint keys with the HSM key: %w", err)
 	}
 	data = fmt.Appendf(data, "%s%s\n", sigPrefix, base64.StdEncoding.EncodeToString(sig))
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return false, fmt.Errorf("write the trusted checkpoint keys to %s: %w", path, err)
 	}
 	return added, nil

@@ -180,17 +180,23 @@ func refused(err error, changedNothing bool) error {
 // trustedKey is the key a backup's signature must verify with: --signer, or else this
 // terminal's signing key, from its HSM or, when the HSM does not open, signing.pub.
 // It returns where the key came from, for the report.
+// readSigner reads a terminal's public key (PEM) given with --signer.
+func readSigner(path string) (*ecdsa.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, withCode(exitUsage, fmt.Errorf("read --signer: %w", err))
+	}
+	pub, err := hsm.ParsePublicKeyPEM(b)
+	if err != nil {
+		return nil, withCode(exitUsage, fmt.Errorf("--signer %s: %w", path, err))
+	}
+	return pub, nil
+}
+
 func trustedKey(signerFile, confFile string, confGiven bool) (*ecdsa.PublicKey, string, error) {
 	if signerFile != "" {
-		b, err := os.ReadFile(signerFile)
-		if err != nil {
-			return nil, "", withCode(exitUsage, fmt.Errorf("read --signer: %w", err))
-		}
-		pub, err := hsm.ParsePublicKeyPEM(b)
-		if err != nil {
-			return nil, "", withCode(exitUsage, fmt.Errorf("--signer %s: %w", signerFile, err))
-		}
-		return pub, "--signer " + signerFile, nil
+		pub, err := readSigner(signerFile)
+		return pub, "--signer " + signerFile, err
 	}
 	cfg, err := config.Load(confFile)
 	if err != nil {

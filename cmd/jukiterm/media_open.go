@@ -11,7 +11,6 @@ import (
 
 	"jukiterm/daemon/backup"
 	"jukiterm/daemon/provision"
-	"jukiterm/hsm"
 )
 
 // mediaOpenCmd is the recipient's side: check a provision on a medium, then decrypt it.
@@ -39,12 +38,8 @@ func (a *app) mediaOpenCmd() *cobra.Command {
 			}
 			var trusted *ecdsa.PublicKey
 			if signerFile != "" {
-				b, err := os.ReadFile(signerFile)
-				if err != nil {
-					return withCode(exitUsage, fmt.Errorf("read --signer: %w", err))
-				}
-				if trusted, err = hsm.ParsePublicKeyPEM(b); err != nil {
-					return withCode(exitUsage, fmt.Errorf("--signer %s: %w", signerFile, err))
+				if trusted, err = readSigner(signerFile); err != nil {
+					return err
 				}
 			}
 			dir, err := provisionDir(args[0])

@@ -27,16 +27,24 @@ type Summary struct {
 // directory holds exactly the files the manifest lists with their sizes and SHA-256.
 // Every failure wraps ErrRefused and names the file and what did not match.
 func Verify(dir string, trusted *ecdsa.PublicKey) (Summary, error) {
+	root, s, _, err := verifyDir(dir, trusted)
+	if root != nil {
+		root.Close()
+	}
+	return s, err
+}
+
+// verifyDir opens dir and verifies it; the caller closes root when it is not nil.
+func verifyDir(dir string, trusted *ecdsa.PublicKey) (*os.Root, Summary, *verified, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return Summary{}, fmt.Errorf("open the provision directory: %w", err)
+		return nil, Summary{}, nil, fmt.Errorf("open the provision directory: %w", err)
 	}
-	defer root.Close()
 	v, err := verify(rootSource{root}, trusted)
 	if err != nil {
-		return Summary{}, err
+		return root, Summary{}, nil, err
 	}
-	return Summary{Manifest: v.m, Dir: dir, SignerFingerprint: v.fp, TrustedKey: trusted != nil}, nil
+	return root, Summary{Manifest: v.m, Dir: dir, SignerFingerprint: v.fp, TrustedKey: trusted != nil}, v, nil
 }
 
 // Open verifies dir as Verify does and only then decrypts its results and not-found
@@ -46,16 +54,13 @@ func Verify(dir string, trusted *ecdsa.PublicKey) (Summary, error) {
 // columns and the number of rows the manifest says. After the signature verified, a
 // failure returns the Summary so far with the error.
 func Open(dir string, ids []age.Identity, trusted *ecdsa.PublicKey, out string) (Summary, error) {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return Summary{}, fmt.Errorf("open the provision directory: %w", err)
+	root, s, v, err := verifyDir(dir, trusted)
+	if root != nil {
+		defer root.Close()
 	}
-	defer root.Close()
-	v, err := verify(rootSource{root}, trusted)
 	if err != nil {
-		return Summary{}, err
+		return s, err
 	}
-	s := Summary{Manifest: v.m, Dir: dir, SignerFingerprint: v.fp, TrustedKey: trusted != nil}
 	s.Written, err = decryptAll(root, &v.m, ids, out)
 	return s, err
 }

@@ -101,13 +101,9 @@ func BenchProvision(ctx context.Context, dir string, n, q int, seed uint64) (Pro
 	if err != nil {
 		return f, err
 	}
-	sqs := make([]store.Query, len(qs))
-	for i, x := range qs {
-		sqs[i] = x.StoreQuery()
-		sqs[i].Limit = store.DefaultLimit
-		if err := sqs[i].Normalize(st.Prefecture()); err != nil {
-			return f, err
-		}
+	sqs, err := provision.StoreQueries(qs, st.Prefecture())
+	if err != nil {
+		return f, err
 	}
 	parsed := time.Now()
 	p := provision.Provision{ID: provision.NewID(start), Application: "BENCH", Operator: "bench", TerminalID: "terminal-01", Time: start,
@@ -115,15 +111,7 @@ func BenchProvision(ctx context.Context, dir string, n, q int, seed uint64) (Pro
 			Items: []string{"resident_code", "name", "name_kana", "birth", "sex", "address"}}}
 	sum := sha256.Sum256(req.Bytes())
 	p.RequestSHA256 = hex.EncodeToString(sum[:])
-	p.UpdateSeq, err = st.SearchMany(ctx, sqs, func(i int, recs []record.Record) error {
-		if len(recs) == 0 {
-			p.NotFound = append(p.NotFound, qs[i].ID)
-		}
-		for _, rec := range recs {
-			p.Results = append(p.Results, provision.Result{QueryID: qs[i].ID, Person: rec})
-		}
-		return nil
-	})
+	p.Results, p.NotFound, p.UpdateSeq, err = provision.Search(ctx, st, qs, sqs, nil)
 	if err != nil {
 		return f, err
 	}
