@@ -5,8 +5,9 @@ export PATH := /usr/local/go/bin:$(PATH)
 STATE   ?= state
 PERSONS ?= 100000
 # Debian packages the build and tests need (cgo for SQLite and libusb; python3 for the
-# contract check; umockdev for the test of the real USB path).
-DEB_PACKAGES := gcc libc6-dev python3 systemd dpkg man-db softhsm2 swtpm swtpm-tools libssl-dev libusb-1.0-0-dev umockdev pkg-config
+# contract check; umockdev for the test of the real USB path; age, openssl, sqlite3 and
+# tpm2-tools for the third-party verification by hand).
+DEB_PACKAGES := gcc libc6-dev python3 systemd dpkg man-db softhsm2 swtpm swtpm-tools libssl-dev libusb-1.0-0-dev umockdev pkg-config age openssl sqlite3 tpm2-tools
 
 VERSION ?= 0.1.0
 ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
