@@ -212,7 +212,17 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if sess, state := s.sessions.check(tokenOf(r), peerOf(r).UID); state != sessionNone {
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, caller{Session: sess}))
 	}
-	ended := s.sessions.close(tokenOf(r))
+	ended, foreign := s.sessions.close(tokenOf(r), peerOf(r).UID)
+	if foreign {
+		// Another Unix user's token: it ends nothing, and the answer is the same as for
+		// an unknown token (it tells nothing about the session).
+		s.log.Warn("request denied", "action", string(actLogout), "uid", peerOf(r).UID, "pid", peerOf(r).PID,
+			"reason", "the token is another Unix user's session")
+		if err := s.record(r, "access.denied", map[string]any{"action": string(actLogout), "uid": peerOf(r).UID,
+			"reason": "the session token presented belongs to another Unix user: nothing was ended"}); err != nil {
+			s.log.Error("a refused sign-out not recorded", "err", err)
+		}
+	}
 	if ended {
 		if err := s.record(r, "signout", nil); err != nil {
 			s.log.Error("sign-out not recorded", "err", err)

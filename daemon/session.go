@@ -67,14 +67,24 @@ func (ss *sessions) open(operator string, uid int, rights []store.Right) string 
 	return token
 }
 
-// close ends the session of token.
-func (ss *sessions) close(token string) bool {
+// close ends the session of token if it is uid's. A token of another Unix user's
+// session ends nothing: foreign says it was one (an attempt to be recorded).
+func (ss *sessions) close(token string, uid int) (ended, foreign bool) {
+	if token == "" {
+		return false, false
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	h := sha256.Sum256([]byte(token))
-	_, ok := ss.byHash[h]
+	s, ok := ss.byHash[h]
+	switch {
+	case !ok:
+		return false, false
+	case s.UID != uid:
+		return false, true
+	}
 	delete(ss.byHash, h)
-	return ok
+	return true, false
 }
 
 // update replaces the rights of operator's sessions (after a grant or revocation).
