@@ -189,6 +189,18 @@ func (s *Server) authorize(r *http.Request, a action) (caller, error) {
 		sess.Operator, a, strings.Join(names, " or ")))
 }
 
+// loginCommand is the command that signs operator in here: with simulated hardware,
+// the simulated finger names the operator.
+func (s *Server) loginCommand(operator string) string {
+	if operator == "" {
+		operator = "NAME"
+	}
+	if _, sim := s.reader.(SimFinger); sim {
+		return "jukiterm login --sim-finger " + operator
+	}
+	return "jukiterm login " + operator
+}
+
 // guard wraps a handler with the authorisation point.
 func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -91,26 +91,57 @@ func errUnavailable(msg string) error {
 // that operator's enrolled template). Attempts are serialised on the reader claim, and
 // the lockout is checked under it, so parallel attempts cannot pass one check
 // together; failed matches count toward the lockout before the answer is given.
+// Refused attempts are limited per Unix user (signinlimit.go), and what the request
+// names is cut and cleaned before it reaches a log (names.go).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var req api.LoginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.signInTarget(r.Context(), req.Operator); err != nil {
-		if lerr := s.record(r, "signin.refused", map[string]any{"operator": req.Operator, "reason": err.Error()}); lerr != nil {
-			err = lerr
+	uid := peerOf(r).UID
+	wait, first, due := s.refusals.take(uid)
+	if due != nil {
+		s.reportLimited(*due)
+	}
+	if wait > 0 {
+		if first {
+			s.log.Warn("too many refused sign-ins from one Unix user: further attempts are refused untried and counted in one signin.limited entry",
+				"uid", uid, "wait", wait)
 		}
-		writeError(w, err)
+		writeError(w, &api.Error{Status: http.StatusTooManyRequests, Kind: api.KindLoginFailed,
+			Message: fmt.Sprintf("too many refused sign-ins from this Unix user in a short time: wait %d s, then check the operator name and try again", int(wait.Seconds()))})
+		return
+	}
+	name, runes, long := cleanName(req.Operator)
+	finger, fingerRunes, fingerLong := cleanName(req.SimFinger)
+	refuse := func(err error) error {
+		if lerr := s.record(r, "signin.refused", map[string]any{"operator": name, "reason": err.Error()}); lerr != nil {
+			return lerr
+		}
+		return err
+	}
+	switch {
+	case long:
+		writeError(w, refuse(errLogin(fmt.Sprintf("the operator name given is %d characters long, and names longer than %d are refused without a look-up: operator names have at most 32 characters; check the name",
+			runes, MaxNameRunes))))
+		return
+	case fingerLong:
+		writeError(w, refuse(errLogin(fmt.Sprintf("the --sim-finger name given is %d characters long, and names longer than %d are refused: give the name of a simulated finger",
+			fingerRunes, MaxNameRunes))))
+		return
+	}
+	if _, err := s.signInTarget(r.Context(), name); err != nil {
+		writeError(w, refuse(err))
 		return
 	}
 	out := newStream(w)
 	prompt := func(p string) { out.send(api.LoginEvent{Prompt: p}) }
 	var op store.Operator
 	var matched, untrusted, counted bool
-	err := s.useReader(r.Context(), req.SimFinger, false, LoginTimeout, func(ctx context.Context, fr FingerReader) error {
+	err := s.useReader(r.Context(), finger, false, LoginTimeout, func(ctx context.Context, fr FingerReader) error {
 		var err error
-		if op, err = s.signInTarget(ctx, req.Operator); err != nil {
+		if op, err = s.signInTarget(ctx, name); err != nil {
 			return err
 		}
 		matched, err = fr.Verify(ctx, *op.Slot, prompt)
@@ -146,18 +177,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.openSession(r, op.Name, out)
 	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = errLogin(fmt.Sprintf("no finger was placed on the reader within %s: run `jukiterm login` again", LoginTimeout))
-		}
-		s.log.Warn("sign-in did not complete", "operator", req.Operator, "err", err)
-		// Failed matches are in the log already (with the counter); the other ways an
-		// attempt ends are recorded here.
-		if !counted {
-			s.record(r, "signin.refused", map[string]any{"operator": req.Operator, "reason": err.Error()})
-		}
-		out.fail(err)
+	if err == nil {
+		s.refusals.give(uid) // not a refusal
+		return
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = errLogin(fmt.Sprintf("no finger was placed on the reader within %s: run `%s` again", LoginTimeout, s.loginCommand(name)))
+	}
+	s.log.Warn("sign-in did not complete", "operator", name, "err", err)
+	// Failed matches are in the log already (with the counter); the other ways an
+	// attempt ends are recorded here.
+	if !counted {
+		refuse(err)
+	}
+	out.fail(err)
 }
 
 // signInTarget returns the operator to sign in, or why they may not try now.

@@ -26,9 +26,10 @@ type Server struct {
 	rotator   KeyRotator
 	sessions  *sessions
 	reader    FingerReader
-	readerSem chan struct{}  // one claim of the reader at a time
-	verifier  note.Verifiers // of the operation log's checkpoints
-	exportDir string         // where checkpoints are exported
+	readerSem chan struct{}   // one claim of the reader at a time
+	refusals  *refusalLimiter // refused sign-ins per Unix user (signinlimit.go)
+	verifier  note.Verifiers  // of the operation log's checkpoints
+	exportDir string          // where checkpoints are exported
 
 	archiveTo     []string      // age recipients of the log's archives
 	archiveSigner crypto.Signer // signs them (the HSM key)
@@ -49,6 +50,7 @@ func New(st *store.Store, log *slog.Logger) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{store: st, log: log, ctx: ctx, cancel: cancel, sessions: newSessions(SessionLimits{}),
 		readerSem: make(chan struct{}, 1)}
+	s.refusals = newRefusalLimiter(s.reportLimited)
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -98,6 +100,7 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(s.cancel)
 	err := s.http.Shutdown(ctx)
+	s.refusals.close()  // summaries of rate-limited sign-ins: while the store is open
 	s.background.Wait() // the bus watcher: before the bus and the store close
 	return err
 }
