@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"jukiterm/store"
-
-	"golang.org/x/sys/unix"
 )
 
 // action names what a request does; the authorisation point decides per action.
@@ -61,19 +59,14 @@ type Peer struct {
 
 type peerKey struct{}
 
-// withPeer reads the connecting process's credentials once per connection.
+// withPeer reads the connecting process's credentials once per connection (at
+// accept, by the per-user connection limit, when it is in place).
 func withPeer(ctx context.Context, c net.Conn) context.Context {
-	p := Peer{}
-	if uc, ok := c.(*net.UnixConn); ok {
-		if raw, err := uc.SyscallConn(); err == nil {
-			raw.Control(func(fd uintptr) {
-				if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
-					p = Peer{PID: int(cred.Pid), UID: int(cred.Uid), GID: int(cred.Gid), Known: true}
-				}
-			})
-		}
+	p, ok := c.(*peerConn)
+	if ok {
+		return context.WithValue(ctx, peerKey{}, p.peer)
 	}
-	return context.WithValue(ctx, peerKey{}, p)
+	return context.WithValue(ctx, peerKey{}, peerCred(c))
 }
 
 func peerOf(r *http.Request) Peer {
@@ -204,6 +197,7 @@ func (s *Server) loginCommand(operator string) string {
 // guard wraps a handler with the authorisation point.
 func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		w, r = limitBody(w, r, a)
 		c, err := s.authorize(r, a)
 		if err != nil {
 			s.log.Warn("request denied", "action", string(a), "uid", peerOf(r).UID, "pid", peerOf(r).PID, "operator", c.Operator, "reason", err.Error())

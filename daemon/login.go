@@ -40,7 +40,8 @@ func (st *stream) fail(err error) {
 }
 
 // useReader claims the daemon's use of the reader for fn (one at a time; a caller
-// waits for the claim until ctx ends), presenting simFinger first when asked
+// waits for the claim until ctx ends, and is refused at once when MaxReaderWaiters
+// wait already), presenting simFinger first when asked
 // (simulated hardware only). fn gets the reader and a context that starts its own
 // timeout (limit) only once the claim is held.
 func (s *Server) useReader(ctx context.Context, simFinger string, enrol bool, limit time.Duration, fn func(context.Context, FingerReader) error) error {
@@ -54,12 +55,17 @@ func (s *Server) useReader(ctx context.Context, simFinger string, enrol bool, li
 			return badRequest("--sim-finger works only with simulated hardware (hardware = \"sim\")")
 		}
 	}
+	busy := &api.Error{Status: http.StatusConflict, Kind: api.KindBusy,
+		Message: "the fingerprint reader is busy with other sign-ins or an enrolment: wait a moment and try again"}
+	defer s.readerUse.Add(-1)
+	if s.readerUse.Add(1) > int32(1+MaxReaderWaiters) {
+		return busy // refused at once: the queue for the reader is full
+	}
 	select {
 	case s.readerSem <- struct{}{}:
 		defer func() { <-s.readerSem }()
 	case <-ctx.Done():
-		return &api.Error{Status: http.StatusConflict, Kind: api.KindBusy,
-			Message: "the fingerprint reader is busy with another sign-in or enrolment: try again in a moment"}
+		return busy
 	}
 	if sim != nil {
 		present := sim.Present

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -27,6 +28,8 @@ type Server struct {
 	sessions  *sessions
 	reader    FingerReader
 	readerSem chan struct{}   // one claim of the reader at a time
+	readerUse atomic.Int32    // callers holding or waiting for the claim
+	connLimit int             // connections per Unix user (peerlimit.go)
 	refusals  *refusalLimiter // refused sign-ins per Unix user (signinlimit.go)
 	verifier  note.Verifiers  // of the operation log's checkpoints
 	exportDir string          // where checkpoints are exported
@@ -49,13 +52,16 @@ type Server struct {
 func New(st *store.Store, log *slog.Logger) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{store: st, log: log, ctx: ctx, cancel: cancel, sessions: newSessions(SessionLimits{}),
-		readerSem: make(chan struct{}, 1)}
+		readerSem: make(chan struct{}, 1), connLimit: DefaultConnectionsPerUID}
 	s.refusals = newRefusalLimiter(s.reportLimited)
 	s.http = &http.Server{
 		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ConnContext:       withPeer,
+		ReadHeaderTimeout: HeaderTimeout,
+		IdleTimeout:       IdleTimeout,
+		// No ReadTimeout or WriteTimeout for the whole request: the guard bounds each
+		// request's body and writes (limits.go), as streamed calls need.
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		ConnContext: withPeer,
 	}
 	return s
 }
@@ -86,9 +92,19 @@ func Listen(path string) (net.Listener, error) {
 	return l, nil
 }
 
-// Serve answers requests on l until Shutdown.
+// SetConnectionLimit sets how many connections one Unix user may hold open at once
+// (before Serve); 0 keeps the default.
+func (s *Server) SetConnectionLimit(n int) {
+	if n > 0 {
+		s.connLimit = n
+	}
+}
+
+// Serve answers requests on l until Shutdown. Connections beyond the limit per Unix
+// user are closed at accept.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.http.Serve(l)
+	raiseFileLimit(s.log)
+	err := s.http.Serve(newPeerListener(l, s.connLimit, s.log))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

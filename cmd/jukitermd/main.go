@@ -152,6 +152,7 @@ func run(args []string) int {
 	}
 	srv.SetRotator(rot)
 	srv.SetSessionLimits(daemon.SessionLimits{Idle: cfg.SessionIdle(), Max: cfg.SessionMax()})
+	srv.SetConnectionLimit(cfg.MaxConnectionsPerUID)
 	srv.SetBackups(backups(cfg, keys, log))
 	bus, locator, releaseMedia, err := hw.OpenMedia(cfg)
 	if err != nil {

@@ -77,6 +77,9 @@ type Config struct {
 	SessionIdleMinutes int `toml:"session_idle_minutes"`
 	// SessionMaxHours: a session ends this long after sign-in; default 12.
 	SessionMaxHours int `toml:"session_max_hours"`
+	// MaxConnectionsPerUID: connections one Unix user may hold open to the socket at
+	// once; more are closed at once. Default 64.
+	MaxConnectionsPerUID int `toml:"max_connections_per_uid"`
 }
 
 // SimHSMURI names the SoftHSM2 token that `jukiterm init` creates in a state directory.
@@ -117,6 +120,8 @@ func Default(stateDir string) Config {
 		LogRetentionYears:  7,
 		SessionIdleMinutes: DefaultSessionIdleMinutes,
 		SessionMaxHours:    DefaultSessionMaxHours,
+
+		MaxConnectionsPerUID: DefaultMaxConnectionsPerUID,
 	}
 }
 
@@ -214,6 +219,7 @@ func Parse(path string, data []byte) (Config, error) {
 	}
 	c.backupDefaults(dir)
 	c.sessionDefaults()
+	c.limitDefaults()
 	c.oplogDefaults(dir)
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
@@ -244,6 +250,9 @@ func Parse(path string, data []byte) (Config, error) {
 		return c, bad(key, "%s", msg)
 	}
 	if key, msg := c.checkSessions(); key != "" {
+		return c, bad(key, "%s", msg)
+	}
+	if key, msg := c.checkLimits(); key != "" {
 		return c, bad(key, "%s", msg)
 	}
 	if key, msg := c.checkOplog(); key != "" {
@@ -333,6 +342,7 @@ func (c Config) NeedRestart(next Config) []string {
 		{"backup_time", c.BackupTime != next.BackupTime}, {"backup_keep", c.BackupKeep != next.BackupKeep},
 		{"session_idle_minutes", c.SessionIdleMinutes != next.SessionIdleMinutes},
 		{"session_max_hours", c.SessionMaxHours != next.SessionMaxHours},
+		{"max_connections_per_uid", c.MaxConnectionsPerUID != next.MaxConnectionsPerUID},
 		{"checkpoint_dir", c.CheckpointDir != next.CheckpointDir},
 		{"log_verifiers", c.LogVerifiers != next.LogVerifiers},
 		{"approved_media", !slices.Equal(c.ApprovedMedia, next.ApprovedMedia)},

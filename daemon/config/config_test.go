@@ -76,3 +76,19 @@ func TestNeedRestart(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+func TestMaxConnectionsPerUID(t *testing.T) {
+	c, err := Parse("/etc/jukiterm/jukiterm.conf", []byte("hardware = \"sim\"\nsocket = \"s\"\n"))
+	if err != nil || c.MaxConnectionsPerUID != DefaultMaxConnectionsPerUID {
+		t.Fatalf("default: %d %v", c.MaxConnectionsPerUID, err)
+	}
+	c, err = Parse("/etc/jukiterm/jukiterm.conf", []byte("hardware = \"sim\"\nsocket = \"s\"\nmax_connections_per_uid = 200\n"))
+	if err != nil || c.MaxConnectionsPerUID != 200 {
+		t.Fatalf("200: %d %v", c.MaxConnectionsPerUID, err)
+	}
+	_, err = Parse("/etc/jukiterm/jukiterm.conf", []byte("hardware = \"sim\"\nsocket = \"s\"\nmax_connections_per_uid = 1\n"))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "max_connections_per_uid" || ce.Line != 3 {
+		t.Fatalf("1: %v", err)
+	}
+}
