@@ -122,6 +122,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	name, runes, long := cleanName(req.Operator)
 	finger, fingerRunes, fingerLong := cleanName(req.SimFinger)
 	refuse := func(err error) error {
+		s.refusals.refused(uid)
 		if lerr := s.record(r, "signin.refused", map[string]any{"operator": name, "reason": err.Error()}); lerr != nil {
 			return lerr
 		}
@@ -184,7 +185,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		err = s.openSession(r, op.Name, out)
 	}
 	if err == nil {
-		s.refusals.give(uid) // not a refusal
 		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -193,7 +193,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.log.Warn("sign-in did not complete", "operator", name, "err", err)
 	// Failed matches are in the log already (with the counter); the other ways an
 	// attempt ends are recorded here.
-	if !counted {
+	if counted {
+		s.refusals.refused(uid)
+	} else {
 		refuse(err)
 	}
 	out.fail(err)

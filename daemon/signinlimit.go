@@ -58,10 +58,10 @@ func (l *refusalLimiter) refill(r *refusals, now time.Time) {
 	r.at = now
 }
 
-// take reserves a refusal for an attempt of uid. When none is left, it returns how
-// long to wait (in whole seconds) and counts the attempt for the summary; first says
-// it is the first so counted. A summary due (the user may try again) is returned to
-// be written before the attempt's own entries.
+// take tells whether uid may make an attempt now. When its refusals are used up, it
+// returns how long to wait (in whole seconds) and counts the attempt for the
+// summary; first says it is the first so counted. A summary due (the user may try
+// again) is returned to be written before the attempt's own entries.
 func (l *refusalLimiter) take(uid int) (wait time.Duration, first bool, due *limited) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -74,7 +74,6 @@ func (l *refusalLimiter) take(uid int) (wait time.Duration, first bool, due *lim
 	}
 	l.refill(r, now)
 	if r.tokens >= 1 {
-		r.tokens--
 		return 0, false, l.summary(uid, r, now)
 	}
 	wait = time.Duration((1 - r.tokens) * float64(SignInRefusalEvery))
@@ -88,13 +87,14 @@ func (l *refusalLimiter) take(uid int) (wait time.Duration, first bool, due *lim
 	return time.Duration(math.Ceil(wait.Seconds())) * time.Second, first, nil
 }
 
-// give returns the refusal reserved by an attempt that was not refused (it signed in).
-func (l *refusalLimiter) give(uid int) {
+// refused uses up one of uid's refusals: an attempt was refused (and logged).
+// Attempts made together may overrun the bucket by as many as run at once.
+func (l *refusalLimiter) refused(uid int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if r, ok := l.byUID[uid]; ok {
 		l.refill(r, l.now())
-		r.tokens = min(r.tokens+1, float64(SignInRefusalBurst))
+		r.tokens = max(r.tokens-1, 0)
 	}
 }
 

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
+
+	"jukiterm/daemon/api"
+	"jukiterm/daemon/client"
 )
 
 // TestLockoutSurvivesRestartAndKill: failed sign-ins count across a kill -9 and a
@@ -121,5 +127,51 @@ func TestParallelSignInsDoNotBypassLockout(t *testing.T) {
 	if captured != 1 || waited != 9 {
 		t.Fatalf("%d attempts reached the reader and %d waited; want 1 and 9", captured, waited)
 	}
+	d.stop(t)
+}
+
+// TestReaderQueueIsBounded: while one sign-in waits at the reader for a finger that
+// does not come, at most four more wait for the reader; further ones are refused at
+// once as busy.
+func TestReaderQueueIsBounded(t *testing.T) {
+	bin := binaries(t)
+	state := filepath.Join(t.TempDir(), "state")
+	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	d := startDaemon(t, bin, conf, socket)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cl := client.New(socket)
+	answers := make(chan error, 9)
+	login := func() {
+		_, err := cl.Login(ctx, api.LoginRequest{Operator: "operator"}, nil)
+		answers <- err
+	}
+	go login() // at the reader, waiting for a finger
+	time.Sleep(time.Second)
+	for range 8 {
+		go login()
+	}
+	deadline := time.After(5 * time.Second)
+	for busy := 0; busy < 4; {
+		select {
+		case err := <-answers:
+			var ae *api.Error
+			if !errors.As(err, &ae) || ae.Kind != api.KindBusy || !strings.Contains(ae.Message, "wait a moment and try again") {
+				t.Fatalf("an attempt beyond the queue: %v", err)
+			}
+			busy++
+		case <-deadline:
+			t.Fatalf("%d attempts refused at once, want 4 (the others wait)", busy)
+		}
+	}
+	select {
+	case err := <-answers:
+		t.Fatalf("a fifth attempt was answered while the first waits at the reader: %v", err)
+	case <-time.After(time.Second):
+	}
+	cancel()
 	d.stop(t)
 }
