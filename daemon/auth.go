@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"jukiterm/store"
 )
@@ -151,11 +152,11 @@ func (s *Server) authorize(r *http.Request, a action) (caller, error) {
 	sess, state := s.sessions.check(token, p.UID)
 	switch state {
 	case sessionNone:
-		return caller{}, errSignIn("you are not signed in: sign in with `jukiterm login` (your finger on the reader)")
+		return caller{}, errSignIn(fmt.Sprintf("you are not signed in: sign in with `%s`, NAME being your operator name (your finger on the reader)", s.loginCommand("")))
 	case sessionExpired:
-		return caller{}, errSignIn(fmt.Sprintf("your session ended %s after sign-in: sign in again with `jukiterm login`", s.sessions.limits.Max))
+		return caller{}, errSignIn(fmt.Sprintf("the session of %s ended %s after sign-in: sign in again with `%s`", sess.Operator, s.sessions.limits.Max, s.loginCommand(sess.Operator)))
 	case sessionLocked:
-		return caller{}, errSignIn(fmt.Sprintf("your session locked after %s without use: sign in again with `jukiterm login` to unlock it", s.sessions.limits.Idle))
+		return caller{}, errSignIn(fmt.Sprintf("the session of %s locked after %s without use: sign in again with `%s` to unlock it", sess.Operator, s.sessions.limits.Idle, s.loginCommand(sess.Operator)))
 	}
 	c := caller{Session: sess, token: token}
 	if len(roles) == 0 {
@@ -178,8 +179,19 @@ func (s *Server) authorize(r *http.Request, a action) (caller, error) {
 	for i, r := range roles {
 		names[i] = string(r)
 	}
-	return caller{}, errDenied(fmt.Sprintf("operator %s does not hold the right to %s (it needs: %s): ask an administrator",
-		sess.Operator, a, strings.Join(names, " or ")))
+	return caller{}, errDenied(fmt.Sprintf("operator %s does not hold the right to %s (it needs: %s): ask %s to grant you the right",
+		sess.Operator, a, strings.Join(names, " or "), askAdmin(sess.Rights, now)))
+}
+
+// askAdmin is whom an operator with rights asks for a right or a reset: an
+// administrator cannot ask themself, and asks another.
+func askAdmin(rights []store.Right, now time.Time) string {
+	for _, r := range rights {
+		if r.Role == store.RoleAdministrator && r.Active(now) {
+			return "another administrator"
+		}
+	}
+	return "an administrator"
 }
 
 // loginCommand is the command that signs operator in here: with simulated hardware,

@@ -173,7 +173,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case l.Disabled:
 			s.sessions.end(op.Name)
-			msg += ": biometric sign-in is now disabled for " + op.Name + "; an administrator must reset it"
+			msg += ": biometric sign-in is now disabled for " + op.Name + "; " + askAdmin(op.Rights, s.sessions.now()) + " must reset it (`jukiterm rights reset " + op.Name + " --reason …`)"
 		case l.RetryAt != nil:
 			msg += fmt.Sprintf(": wait %d s before the next attempt", int(store.RetryDelay.Seconds()))
 		default:
@@ -210,7 +210,7 @@ func (s *Server) signInTarget(ctx context.Context, name string) (store.Operator,
 	case err != nil:
 		return op, err
 	case op.Slot == nil:
-		return op, errLogin(fmt.Sprintf("operator %s has no finger enrolled on this terminal's reader: ask an administrator to enrol it", op.Name))
+		return op, errLogin(fmt.Sprintf("operator %s has no finger enrolled on this terminal's reader: ask %s to enrol it", op.Name, askAdmin(op.Rights, s.sessions.now())))
 	}
 	if _, err := s.store.SignInAllowed(ctx, op.Name, s.sessions.now()); err != nil {
 		s.log.Warn("sign-in refused", "operator", op.Name, "reason", err.Error())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -30,7 +31,8 @@ func (a *app) loginCmd() *cobra.Command {
 			if len(args) == 1 {
 				name = args[0]
 			}
-			if name == "" {
+			guessed := name == ""
+			if guessed {
 				u, err := user.Current()
 				if err != nil {
 					return withCode(exitUsage, fmt.Errorf("name the operator to sign in as: jukiterm login NAME"))
@@ -42,6 +44,10 @@ func (a *app) loginCmd() *cobra.Command {
 			info, err := cl.Login(c.Context(), api.LoginRequest{Operator: name, SimFinger: simFinger}, func(p string) {
 				fmt.Fprintln(os.Stderr, p)
 			})
+			var ae *api.Error
+			if guessed && errors.As(err, &ae) && ae.Kind == api.KindLoginFailed && strings.HasPrefix(ae.Message, "no operator") {
+				return fmt.Errorf("%w\nNo operator name was given, so your Unix user name %q was tried: give your operator name, `jukiterm login NAME`", err, name)
+			}
 			if err != nil {
 				return err
 			}

@@ -175,3 +175,22 @@ func TestReaderQueueIsBounded(t *testing.T) {
 	cancel()
 	d.stop(t)
 }
+
+// TestSignInHints: with simulated hardware the hint to sign in names --sim-finger;
+// `jukiterm login` without a name says which name it tried and how to give one.
+func TestSignInHints(t *testing.T) {
+	bin := binaries(t)
+	state := filepath.Join(t.TempDir(), "state")
+	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	d := startDaemon(t, bin, conf, socket)
+	if r := cli(t, bin, socket, "stats"); r.code == 0 || !strings.Contains(r.stderr, "`jukiterm login --sim-finger NAME`") {
+		t.Fatalf("stats without a session: %+v", r)
+	}
+	if r := cli(t, bin, socket, "login"); r.code == 0 || !strings.Contains(r.stderr, "Unix user name") || !strings.Contains(r.stderr, "`jukiterm login NAME`") {
+		t.Fatalf("login without a name: %+v", r)
+	}
+	d.stop(t)
+}
