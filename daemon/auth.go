@@ -225,5 +225,7 @@ func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, c)))
+		// What the handler left buffered is sent after it returns: give it its time.
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(WriteTimeout))
 	}
 }

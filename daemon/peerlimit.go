@@ -77,7 +77,7 @@ func (l *peerListener) refuse(uid int) {
 	r.count++
 	if now := time.Now(); now.Sub(r.logged) >= refusedLogEvery {
 		l.log.Warn("connections refused: this Unix user already holds the most connections allowed to the socket (max_connections_per_uid)",
-			"uid", uid, "open", l.open[uid], "refused", r.count, "since", r.logged)
+			"uid", uid, "open", l.open[uid], "refused_since_last_report", r.count)
 		r.count, r.logged = 0, now
 	}
 }
