@@ -135,7 +135,9 @@ func callerOf(r *http.Request) caller {
 	return c
 }
 
-// authorize is the one point every request passes: it denies by default.
+// authorize is the one point every request passes: it denies by default. A denied
+// caller with a valid token (a locked or ended session, a missing right) comes back
+// with their session, so that the denial is recorded under their name.
 func (s *Server) authorize(r *http.Request, a action) (caller, error) {
 	p := peerOf(r)
 	if !p.Known {
@@ -154,9 +156,9 @@ func (s *Server) authorize(r *http.Request, a action) (caller, error) {
 	case sessionNone:
 		return caller{}, errSignIn(fmt.Sprintf("you are not signed in: sign in with `%s`, NAME being your operator name (your finger on the reader)", s.loginCommand("")))
 	case sessionExpired:
-		return caller{}, errSignIn(fmt.Sprintf("the session of %s ended %s after sign-in: sign in again with `%s`", sess.Operator, s.sessions.limits.Max, s.loginCommand(sess.Operator)))
+		return caller{Session: sess}, errSignIn(fmt.Sprintf("the session of %s ended %s after sign-in: sign in again with `%s`", sess.Operator, s.sessions.limits.Max, s.loginCommand(sess.Operator)))
 	case sessionLocked:
-		return caller{}, errSignIn(fmt.Sprintf("the session of %s locked after %s without use: sign in again with `%s` to unlock it", sess.Operator, s.sessions.limits.Idle, s.loginCommand(sess.Operator)))
+		return caller{Session: sess}, errSignIn(fmt.Sprintf("the session of %s locked after %s without use: sign in again with `%s` to unlock it", sess.Operator, s.sessions.limits.Idle, s.loginCommand(sess.Operator)))
 	}
 	c := caller{Session: sess, token: token}
 	if len(roles) == 0 {
@@ -179,7 +181,7 @@ func (s *Server) authorize(r *http.Request, a action) (caller, error) {
 	for i, r := range roles {
 		names[i] = string(r)
 	}
-	return caller{}, errDenied(fmt.Sprintf("operator %s does not hold the right to %s (it needs: %s): ask %s to grant you the right",
+	return caller{Session: sess}, errDenied(fmt.Sprintf("operator %s does not hold the right to %s (it needs: %s): ask %s to grant you the right",
 		sess.Operator, a, strings.Join(names, " or "), askAdmin(sess.Rights, now)))
 }
 
@@ -213,7 +215,10 @@ func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 		c, err := s.authorize(r, a)
 		if err != nil {
 			s.log.Warn("request denied", "action", string(a), "uid", peerOf(r).UID, "pid", peerOf(r).PID, "operator", c.Operator, "reason", err.Error())
-			if s.store != nil && peerOf(r).Known {
+			if s.store != nil && peerOf(r).Known && s.logDenial(c, peerOf(r).UID) {
+				// Under the operator whose token it was, if any; a caller without a
+				// valid token is named by their Unix user.
+				r := r.WithContext(context.WithValue(r.Context(), sessionKey{}, caller{Session: c.Session}))
 				s.record(r, "access.denied", map[string]any{"action": string(a), "uid": peerOf(r).UID, "reason": err.Error()})
 			}
 			writeError(w, err)
@@ -228,4 +233,26 @@ func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 		// What the handler left buffered is sent after it returns: give it its time.
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(WriteTimeout))
 	}
+}
+
+// logDenial tells whether a denial gets its own access.denied entry. Denials of
+// callers without a session are limited per Unix user as refused sign-ins are
+// (signinlimit.go): beyond the limit they are counted in one access.limited entry, so
+// whoever can open the socket cannot fill the operation log.
+func (s *Server) logDenial(c caller, uid int) bool {
+	if c.Operator != "" {
+		return true
+	}
+	wait, first, due := s.denials.take(uid)
+	if due != nil {
+		s.reportDenialsLimited(*due)
+	}
+	if wait > 0 {
+		if first {
+			s.log.Warn("many denied calls without a session from one Unix user: further ones are counted in one access.limited entry", "uid", uid)
+		}
+		return false
+	}
+	s.denials.refused(uid)
+	return true
 }

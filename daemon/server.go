@@ -31,6 +31,7 @@ type Server struct {
 	readerUse atomic.Int32    // callers holding or waiting for the claim
 	connLimit int             // connections per Unix user (peerlimit.go)
 	refusals  *refusalLimiter // refused sign-ins per Unix user (signinlimit.go)
+	denials   *refusalLimiter // denied calls without a session, per Unix user
 	verifier  note.Verifiers  // of the operation log's checkpoints
 	exportDir string          // where checkpoints are exported
 
@@ -54,6 +55,7 @@ func New(st *store.Store, log *slog.Logger) *Server {
 	s := &Server{store: st, log: log, ctx: ctx, cancel: cancel, sessions: newSessions(SessionLimits{}),
 		readerSem: make(chan struct{}, 1), connLimit: DefaultConnectionsPerUID}
 	s.refusals = newRefusalLimiter(s.reportLimited)
+	s.denials = newRefusalLimiter(s.reportDenialsLimited)
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: HeaderTimeout,
@@ -116,6 +118,7 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(s.cancel)
 	err := s.http.Shutdown(ctx)
+	s.denials.close()
 	s.refusals.close()  // summaries of rate-limited sign-ins: while the store is open
 	s.background.Wait() // the bus watcher: before the bus and the store close
 	return err

@@ -162,15 +162,21 @@ func (l *refusalLimiter) prune(now time.Time) {
 
 // reportLimited writes a signin.limited entry: the Unix user and how many attempts
 // were refused without being tried (and without an entry each).
-func (s *Server) reportLimited(l limited) {
+func (s *Server) reportLimited(l limited) { s.reportLimitedAs("signin.limited", l) }
+
+// reportDenialsLimited writes an access.limited entry: the Unix user without a
+// session and how many of their calls were denied without an entry each.
+func (s *Server) reportDenialsLimited(l limited) { s.reportLimitedAs("access.limited", l) }
+
+func (s *Server) reportLimitedAs(action string, l limited) {
 	if s.store == nil {
 		return
 	}
-	_, err := s.store.Log(context.Background(), store.Entry{Operator: uidName(l.UID), Action: "signin.limited",
+	_, err := s.store.Log(context.Background(), store.Entry{Operator: uidName(l.UID), Action: action,
 		Detail: map[string]any{"uid": l.UID, "refused": l.Count,
 			"since": l.Since.UTC().Format(time.RFC3339), "until": l.Until.UTC().Format(time.RFC3339)}})
 	if err != nil {
-		s.log.Error("the summary of rate-limited sign-ins could not be recorded", "uid", l.UID, "refused", l.Count, "err", err)
+		s.log.Error("the summary of rate-limited refusals could not be recorded", "action", action, "uid", l.UID, "refused", l.Count, "err", err)
 	}
 }
 
