@@ -116,7 +116,7 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 			}
 			if lineNo == run.skip {
 				if err := s.checkPrefix(run, lr.sum()); err != nil {
-					return res, err
+					return IngestResult{Rejections: []Rejection{}}, err // the counts were the interrupted run's
 				}
 			}
 			if lineNo > run.skip && len(bytes.TrimSpace(b)) > 0 {
@@ -134,7 +134,8 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 		}
 	}
 	if lineNo < run.skip {
-		return res, fmt.Errorf("%w: it has %d lines, the interrupted ingest had reached line %d; nothing of it was applied", ErrResumeMismatch, lineNo, run.skip)
+		return IngestResult{Rejections: []Rejection{}}, fmt.Errorf("%w: it has %d lines, the interrupted ingest had reached line %d; nothing of this file was applied",
+			ErrResumeMismatch, lineNo, run.skip)
 	}
 	if o.Source != "" && lr.sumHex() != o.Source {
 		if err := s.finishRun(run); err != nil {
