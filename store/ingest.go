@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -37,10 +36,14 @@ type Rejection struct {
 type IngestOptions struct {
 	// BatchSize is the number of lines applied in one transaction; default 1000.
 	BatchSize int
-	// OperatorID is recorded as 操作者ＩＤ; default "system" (municipality CS updates).
+	// OperatorID is recorded as 操作者ＩＤ and as the operator of the ingest's entries
+	// in the operation log; default "system" (municipality CS updates).
 	OperatorID string
-	// Source names the input (the SHA-256 of the whole file) so that an interrupted
-	// ingest of it resumes where it stopped; "" tracks nothing.
+	// Source is the SHA-256 (lower-case hex) the sender declares for the whole input.
+	// It names the input so that an interrupted ingest of it resumes where it stopped
+	// (the lines already durable are checked against the digest recorded for them
+	// before anything after them is applied), and the input is hashed as it is read
+	// and must match it at the end (ErrSourceMismatch). "" tracks and checks nothing.
 	Source string
 	// Committed, if set, is called after each batch is durable with the number of
 	// lines read so far and the result so far. What it reports is acknowledged.
@@ -51,10 +54,24 @@ type IngestOptions struct {
 // the context ends during an ingest: what was committed stays, the rest is not applied.
 var ErrInterrupted = errors.New("ingest interrupted")
 
+// ErrReadFailed is returned (with the result of the batches already committed) when
+// the input stops arriving: what was committed stays, as after an interruption.
+var ErrReadFailed = errors.New("the notification file stopped arriving")
+
+// ErrSourceMismatch is returned when the input read is not the file its Source names
+// (it changed while it was sent, or the sender named another file). What was applied
+// stays; this ingest is marked finished, so it is never resumed.
+var ErrSourceMismatch = errors.New("the file received is not the one its SHA-256 names")
+
+// ErrResumeMismatch is returned when the input names an interrupted ingest but its
+// first lines are not those that ingest made durable: nothing of it is applied.
+var ErrResumeMismatch = errors.New("the file's first lines are not those of the interrupted ingest of the file it names")
+
 // Ingest applies a stream of notifications, one JSON object per line (blank lines are
-// skipped). Each batch of lines is one transaction: a rejected notification changes
-// nothing but is recorded in the rejections table; a failure to write rolls the batch
-// back and stops with an error.
+// skipped), reading it as it goes: at most a batch of lines is held, and an over-long
+// line only in part. Each batch of lines is one transaction: a rejected notification
+// changes nothing but is recorded in the rejections table; a failure to write rolls
+// the batch back and stops with an error.
 func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (IngestResult, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 1000
@@ -74,7 +91,7 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 	if run.id != 0 {
 		defer s.endRun(o.Source)
 	}
-	br := bufio.NewReaderSize(in, 1<<20)
+	lr := newLineReader(in)
 	lineNo := 0
 	for eof := false; !eof; {
 		if err := ctx.Err(); err != nil {
@@ -82,17 +99,25 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 		}
 		var batch []line
 		for len(batch) < o.BatchSize {
-			b, err := readLine(br)
+			b, err := lr.next()
 			if err == io.EOF {
 				eof = true
 				break
 			}
 			if err != nil {
-				return res, fmt.Errorf("read line %d: %w", lineNo+1, err)
+				if ctx.Err() != nil { // the request ended: its body reads fail
+					return res, fmt.Errorf("%w after line %d: %w", ErrInterrupted, lineNo, ctx.Err())
+				}
+				return res, fmt.Errorf("%w at line %d: %w", ErrReadFailed, lineNo+1, err)
 			}
 			lineNo++
 			if lineNo == 1 {
 				b = bytes.TrimPrefix(b, []byte("\uFEFF")) // a byte order mark some editors write
+			}
+			if lineNo == run.skip {
+				if err := s.checkPrefix(run, lr.sum()); err != nil {
+					return IngestResult{Rejections: []Rejection{}}, err // the counts were the interrupted run's
+				}
 			}
 			if lineNo > run.skip && len(bytes.TrimSpace(b)) > 0 {
 				batch = append(batch, line{no: lineNo, text: b})
@@ -101,7 +126,7 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 		if len(batch) == 0 {
 			continue
 		}
-		if err := s.applyBatch(batch, lineNo, o.OperatorID, run.id, &res); err != nil {
+		if err := s.applyBatch(batch, lineNo, lr.sum(), o.OperatorID, run.id, &res); err != nil {
 			return res, err
 		}
 		if o.Committed != nil {
@@ -109,15 +134,29 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 		}
 	}
 	if lineNo < run.skip {
-		return res, fmt.Errorf("the file has %d lines but an interrupted ingest of it had reached line %d", lineNo, run.skip)
+		return IngestResult{Rejections: []Rejection{}}, fmt.Errorf("%w: it has %d lines, the interrupted ingest had reached line %d; nothing of this file was applied",
+			ErrResumeMismatch, lineNo, run.skip)
+	}
+	if o.Source != "" && lr.sumHex() != o.Source {
+		if err := s.finishRun(run); err != nil {
+			return res, fmt.Errorf("%w, and it could not be marked finished: %w", ErrSourceMismatch, err)
+		}
+		return res, ErrSourceMismatch
 	}
 	return res, s.finishRun(run)
 }
 
-// ingestEntry is the operation log's summary of one batch: its lines, its counts and
-// the rules its rejections failed (never a personal value: those are in the
-// encrypted rejections).
-func ingestEntry(batch []line, lineNo int, operator string, run int64, part *IngestResult) Entry {
+// keyedPerEntry bounds the keyed values of one operation-log entry of an ingest (its
+// payload stays well under MaxPayload); a batch with more has ingest.keys entries.
+const keyedPerEntry = 500
+
+// ingestEntries are the operation log's record of one batch: an ingest.batch entry
+// with its lines, its counts and the rules its rejections failed (never a personal
+// value: those are in the encrypted rejections), and the codes of every line of the
+// batch, applied, duplicate or rejected, as keyed HMACs, so that audit lookup finds
+// a notification as it finds a search. Keys beyond keyedPerEntry go into ingest.keys
+// entries that follow it in the same transaction.
+func ingestEntries(batch []line, lineNo int, operator string, run int64, part *IngestResult, keyed []Keyed) []Entry {
 	rules := map[string]int{}
 	for _, r := range part.Rejections {
 		rules[r.Rule]++
@@ -130,7 +169,19 @@ func ingestEntry(batch []line, lineNo int, operator string, run int64, part *Ing
 	if run != 0 {
 		d["ingest_id"] = run
 	}
-	return Entry{Operator: operator, Action: "ingest.batch", Detail: d}
+	first := keyed[:min(len(keyed), keyedPerEntry)]
+	entries := []Entry{{Operator: operator, Action: "ingest.batch", Detail: d, Keyed: first}}
+	rest := keyed[len(first):]
+	parts := (len(rest) + keyedPerEntry - 1) / keyedPerEntry
+	for i := range parts {
+		k := map[string]any{"first_line": batch[0].no, "last_line": lineNo, "part": i + 2, "parts": parts + 1}
+		if run != 0 {
+			k["ingest_id"] = run
+		}
+		entries = append(entries, Entry{Operator: operator, Action: "ingest.keys", Detail: k,
+			Keyed: rest[i*keyedPerEntry : min((i+1)*keyedPerEntry, len(rest))]})
+	}
+	return entries
 }
 
 type line struct {
@@ -138,19 +189,9 @@ type line struct {
 	text []byte
 }
 
-// readLine returns the next line without its newline, however long (overlong lines
-// are rejected by the parser, not here).
-func readLine(br *bufio.Reader) ([]byte, error) {
-	b, err := br.ReadBytes('\n')
-	if err == io.EOF && len(b) > 0 {
-		err = nil
-	}
-	return bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r")), err
-}
-
 // applyBatch applies lines in one transaction and adds their outcome to res only once
 // the transaction is durable.
-func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64, res *IngestResult) error {
+func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator string, run int64, res *IngestResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	startSeq, startID, mark := s.seq, s.lastID, s.logMark()
@@ -181,13 +222,15 @@ func (s *Store) applyBatch(batch []line, lineNo int, operator string, run int64,
 			return fmt.Errorf("record the 更新順番号: %w", err)
 		}
 	}
-	if err := a.progress(lineNo, total); err != nil {
+	if err := a.progress(lineNo, prefix, total); err != nil {
 		undo(tx)
 		return fmt.Errorf("record progress: %w", err)
 	}
-	if _, err := s.appendInTx(tx, ingestEntry(batch, lineNo, operator, run, &part)); err != nil {
-		undo(tx)
-		return fmt.Errorf("the batch is not applied: %w", err)
+	for _, e := range ingestEntries(batch, lineNo, operator, run, &part, a.keyed.list) {
+		if _, err := s.appendInTx(tx, e); err != nil {
+			undo(tx)
+			return fmt.Errorf("the batch is not applied: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		undo(nil)
@@ -209,11 +252,13 @@ type applier struct {
 	run      int64 // the ingests row, 0 if untracked
 	now      string
 	stmts    map[string]*sql.Stmt // this transaction's statements
+	keyed    keyedSet             // the codes of the batch's lines, for the operation log
 }
 
 // one applies a single line; a non-nil error is a failure of the store, not a rejection.
 func (a *applier) one(l line, res *IngestResult) error {
 	n, v := record.Parse(l.text)
+	a.keyed.addLine(n, l.text)
 	if v == nil {
 		v = record.CheckKeys(n)
 	}
@@ -254,6 +299,9 @@ func (a *applier) one(l line, res *IngestResult) error {
 	return nil
 }
 
+// overlongKept is how much of an over-long line its rejection keeps.
+const overlongKept = 256
+
 func (a *applier) reject(l line, n *record.Notification, v *record.Violation, res *IngestResult) error {
 	var muni, id string
 	if n != nil {
@@ -265,7 +313,11 @@ func (a *applier) reject(l line, n *record.Notification, v *record.Violation, re
 	if a.run != 0 {
 		run = a.run
 	}
-	data := a.kr.cur.sealRejection(muni, id, l.no, a.now, v.Message, l.text)
+	kept := l.text
+	if len(kept) > record.MaxLine { // an over-long line: its start is enough to recognise it
+		kept = kept[:overlongKept]
+	}
+	data := a.kr.cur.sealRejection(muni, id, l.no, a.now, v.Message, kept)
 	_, err := a.exec(`INSERT INTO rejections (received_at, municipality, id, line, rule, data, ingest_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, a.now, muni, id, l.no, v.Rule, data, run)
 	if err != nil {

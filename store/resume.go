@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -9,17 +10,21 @@ import (
 	"time"
 )
 
-// An ingest of a named source (the SHA-256 of a whole file) records, in each batch's
-// transaction, how many lines are durable. If it stops early (crash, shutdown), the
-// next ingest of the same file resumes after those lines instead of reading them again:
-// a notification rejected early must not be judged again against a file that later
-// lines have already changed. A finished file ingested again starts afresh (its
-// notifications then count as duplicates).
+// An ingest of a named source (the SHA-256 of a whole file, as its sender declares it)
+// records, in each batch's transaction, how many lines are durable and the SHA-256 of
+// their exact bytes. If it stops early (crash, shutdown, the upload broke off), the
+// next ingest of the same file resumes after those lines instead of applying them
+// again: a notification rejected early must not be judged again against a file that
+// later lines have already changed. The resumed input's first lines must hash to the
+// recorded digest before anything after them is applied, so that a sender naming a
+// file it does not send cannot take over another's interrupted ingest. A finished file
+// ingested again starts afresh (its notifications then count as duplicates).
 
 // ingestRun is the bookkeeping of one ingest of a named source.
 type ingestRun struct {
-	id   int64 // 0: the source is unnamed, nothing is tracked
-	skip int   // lines already durable in an earlier, interrupted run
+	id     int64  // 0: the source is unnamed, nothing is tracked
+	skip   int    // lines already durable in an earlier, interrupted run
+	prefix []byte // the keyed digest of those lines' bytes
 }
 
 // startRun finds an unfinished run of source to resume, with its result so far, or
@@ -35,9 +40,9 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 	}
 	var run ingestRun
 	src := s.keys().cur.blind(ixSource, source)
-	err := s.w.QueryRow(`SELECT ingest_id, lines_done, applied, duplicates, rejected FROM ingests
+	err := s.w.QueryRow(`SELECT ingest_id, lines_done, applied, duplicates, rejected, prefix_sha256 FROM ingests
 		WHERE source = ? AND finished_at IS NULL ORDER BY ingest_id DESC LIMIT 1`, src).Scan(
-		&run.id, &run.skip, &res.Applied, &res.Duplicates, &res.Rejected)
+		&run.id, &run.skip, &res.Applied, &res.Duplicates, &res.Rejected, &run.prefix)
 	switch {
 	case err == sql.ErrNoRows:
 		r, err := s.w.Exec(`INSERT INTO ingests (source, lines_done, applied, duplicates, rejected, started_at)
@@ -78,14 +83,27 @@ func (s *Store) startRun(source string, res *IngestResult) (ingestRun, error) {
 	return run, nil
 }
 
-// progress records, inside the batch's transaction, that lines are durable.
-func (a *applier) progress(lines int, res IngestResult) error {
+// progress records, inside the batch's transaction, that lines are durable, and the
+// SHA-256 of their bytes (prefix), keyed like the source.
+func (a *applier) progress(lines int, prefix []byte, res IngestResult) error {
 	if a.run == 0 {
 		return nil
 	}
-	_, err := a.exec(`UPDATE ingests SET lines_done = ?, applied = ?, duplicates = ?, rejected = ? WHERE ingest_id = ?`,
-		lines, res.Applied, res.Duplicates, res.Rejected, a.run)
+	_, err := a.exec(`UPDATE ingests SET lines_done = ?, applied = ?, duplicates = ?, rejected = ?, prefix_sha256 = ? WHERE ingest_id = ?`,
+		lines, res.Applied, res.Duplicates, res.Rejected, a.kr.cur.blind(ixSource, prefixName(prefix)), a.run)
 	return err
+}
+
+func prefixName(sum []byte) string { return "prefix " + hex.EncodeToString(sum) }
+
+// checkPrefix checks, once the lines an interrupted run made durable have been read
+// again, that they are the same bytes.
+func (s *Store) checkPrefix(run ingestRun, sum []byte) error {
+	want := s.keys().cur.blind(ixSource, prefixName(sum))
+	if run.prefix == nil || !hmac.Equal(run.prefix, want) {
+		return fmt.Errorf("%w: lines 1 to %d differ from those it made durable; nothing of this file was applied", ErrResumeMismatch, run.skip)
+	}
+	return nil
 }
 
 // ErrBusy is returned when the same file is being ingested already.

@@ -88,6 +88,13 @@ var migrations = []string{
 		recipient TEXT NOT NULL, kind TEXT NOT NULL, operator TEXT NOT NULL, medium TEXT NOT NULL, queries INTEGER NOT NULL,
 		matched INTEGER NOT NULL, not_found INTEGER NOT NULL, update_seq INTEGER NOT NULL,
 		request_sha256 TEXT NOT NULL, outcome TEXT NOT NULL, manifest_sha256 TEXT, message TEXT) WITHOUT ROWID;`,
+
+	// 7: an ingest is streamed and named by the SHA-256 its sender declares, so a
+	// resumed one is checked against the (keyed) digest of the lines already durable.
+	// An ingest interrupted before this version has no such digest and cannot be
+	// checked: it is closed, and its file, sent again, is read afresh.
+	`ALTER TABLE ingests ADD COLUMN prefix_sha256 BLOB;
+	UPDATE ingests SET source = X'', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE finished_at IS NULL;`,
 }
 
 // SchemaVersion is the schema version this build writes.

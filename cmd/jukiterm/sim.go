@@ -38,18 +38,28 @@ func (a *app) simCmd() *cobra.Command {
 	}
 	res.Flags().IntVar(&count, "count", 1000, "number of residents")
 	res.Flags().Uint64Var(&seed, "seed", 1, "generator seed: the same seed gives the same residents")
+	var demo bool
 	notes := &cobra.Command{
-		Use:   "notifications --residents N --count K [--invalid SHARE] [--labels FILE] > FILE.jsonl",
-		Short: "Write K change notifications against the N residents of `sim gen residents` with the same seed",
+		Use:   "notifications (--residents N [--seed S] | --demo [--residents N]) --count K [--invalid SHARE] [--labels FILE] > FILE.jsonl",
+		Short: "Write K change notifications against the N residents of `sim gen residents` with the same seed, or against the demo data set",
 		Long: "Write K change notifications against the population that `sim gen residents --count N\n" +
-			"--seed S` describes (ingest that first). --mix sets reason weights (e.g. 転居=40,死亡=5);\n" +
-			"--invalid the share of invalid notifications, each labelled in --labels FILE with the\n" +
-			"line number and the rule it must be rejected with (\"-\" for valid, \"duplicate\").",
+			"--seed S` describes (ingest that first), or with --demo against the demo data set that\n" +
+			"`jukitermd --demo N` loads (`make run`: N = 100000, the default with --demo), as it stands\n" +
+			"after loading: with --invalid 0 every notification applies. --mix sets reason weights\n" +
+			"(e.g. 転居=40,死亡=5); --invalid the share of invalid notifications, each labelled in\n" +
+			"--labels FILE with the line number and the rule it must be rejected with (\"-\" for\n" +
+			"valid, \"duplicate\"). The same options give the same file.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			o := synth.StreamOptions{Invalid: invalid}
 			if invalid < 0 || invalid > 1 {
 				return withCode(exitUsage, fmt.Errorf("--invalid must be a share between 0 and 1"))
+			}
+			if demo && c.Flags().Changed("seed") {
+				return withCode(exitUsage, fmt.Errorf("--demo uses the demo data set's own seed: leave out --seed"))
+			}
+			if demo && !c.Flags().Changed("residents") {
+				residents = load.DemoPersons
 			}
 			if mix != "" {
 				m, err := parseMix(mix)
@@ -62,7 +72,12 @@ func (a *app) simCmd() *cobra.Command {
 				o.Rules = strings.Split(rules, ",")
 			}
 			p := record.Akita()
-			s := synth.NewStream(seed, synth.Residents(seed, residents, p), p, o)
+			var s *synth.Stream
+			if demo {
+				s = load.DemoStream(residents, p, o)
+			} else {
+				s = synth.NewStream(seed, synth.Residents(seed, residents, p), p, o)
+			}
 			out := bufio.NewWriter(os.Stdout)
 			var lab *bufio.Writer
 			if labels != "" {
@@ -92,7 +107,8 @@ func (a *app) simCmd() *cobra.Command {
 			return out.Flush()
 		},
 	}
-	notes.Flags().IntVar(&residents, "residents", 1000, "size of the population (as given to `sim gen residents --count`)")
+	notes.Flags().IntVar(&residents, "residents", 1000, "size of the population (as given to `sim gen residents --count`, or to `jukitermd --demo` with --demo)")
+	notes.Flags().BoolVar(&demo, "demo", false, "against the demo data set of `jukitermd --demo N` (`make run`), N from --residents (default 100000)")
 	notes.Flags().IntVar(&count, "count", 1000, "number of notifications")
 	notes.Flags().Uint64Var(&seed, "seed", 1, "generator seed (the residents' seed)")
 	notes.Flags().Float64Var(&invalid, "invalid", 0, "share of invalid notifications, 0 to 1")

@@ -34,6 +34,14 @@ type IngestEvent struct {
 	Error    *Error              `json:"error,omitempty"`
 }
 
+// Headers of the ingest call: the SHA-256 of the whole file (lower-case hex), which
+// names it to resume an interrupted ingest and is checked against what arrives, and
+// its number of lines (for progress only). Without them nothing is resumed.
+const (
+	HeaderIngestSHA256 = "X-Jukiterm-File-Sha256"
+	HeaderIngestLines  = "X-Jukiterm-File-Lines"
+)
+
 // Progress counts the lines of an ingest that are durable so far.
 type Progress struct {
 	Lines int `json:"lines"`

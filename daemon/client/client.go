@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -60,9 +61,16 @@ func (e *UnreachableError) Error() string {
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 func (c *Client) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	return c.doHeader(ctx, method, path, body, nil)
+}
+
+func (c *Client) doHeader(ctx context.Context, method, path string, body io.Reader, h http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://jukitermd"+path, body)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
@@ -143,10 +151,27 @@ func (c *Client) Stats(ctx context.Context) (store.Stats, error) {
 	return st, c.getJSON(ctx, http.MethodGet, "/v1/stats", nil, &st)
 }
 
-// Ingest sends a whole notification file and calls progress after each durable batch.
-// The result counts what was applied even when an error says the ingest stopped early.
+// Ingest sends a notification file held in memory (see IngestStream).
 func (c *Client) Ingest(ctx context.Context, data []byte, progress func(api.Progress)) (store.IngestResult, error) {
-	resp, err := c.do(ctx, http.MethodPost, "/v1/ingest", bytes.NewReader(data))
+	lines := bytes.Count(data, []byte("\n"))
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		lines++
+	}
+	return c.IngestStream(ctx, bytes.NewReader(data), store.SourceOf(data), lines, progress)
+}
+
+// IngestStream sends a notification file as it reads body, and calls progress after
+// each durable batch. sha256 (lower-case hex) names the whole file: jukitermd resumes
+// an interrupted ingest of it and checks what it receives against it ("" resumes and
+// checks nothing); lines is its number of lines, for progress only. The result counts
+// what was applied even when an error says the ingest stopped early.
+func (c *Client) IngestStream(ctx context.Context, body io.Reader, sha256 string, lines int, progress func(api.Progress)) (store.IngestResult, error) {
+	h := http.Header{}
+	if sha256 != "" {
+		h.Set(api.HeaderIngestSHA256, sha256)
+		h.Set(api.HeaderIngestLines, strconv.Itoa(lines))
+	}
+	resp, err := c.doHeader(ctx, http.MethodPost, "/v1/ingest", body, h)
 	if err != nil {
 		return store.IngestResult{}, err
 	}

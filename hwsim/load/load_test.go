@@ -1,9 +1,11 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
+	"jukiterm/hwsim/synth"
 	"jukiterm/store"
 )
 
@@ -48,5 +50,33 @@ func TestBenchesRunSmall(t *testing.T) {
 	p, err := BenchProvision(ctx, t.TempDir(), 3000, 2000, 1)
 	if err != nil || p.Queries != 2000 || p.Matched+p.NotFound < 2000 || p.NotFound < 150 || p.Bytes == 0 || p.Total < p.Search || p.Ratio <= 0 {
 		t.Fatalf("provision figures %+v %v", p, err)
+	}
+}
+
+// Changes generated against the demo data set apply to a store loaded with it: none
+// is rejected (none names an unknown person), and a resend counts as a duplicate.
+func TestDemoStreamAppliesToTheDemo(t *testing.T) {
+	db := t.TempDir() + "/jukiterm.db"
+	if err := store.Create(db); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(db, store.Options{CacheMiB: 16, Keys: store.EphemeralKeys()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := Demo(context.Background(), st, 2000); err != nil {
+		t.Fatal(err)
+	}
+	s := DemoStream(2000, st.Prefecture(), synth.StreamOptions{})
+	var buf bytes.Buffer
+	for range 3000 {
+		buf.Write(s.Next().Line)
+		buf.WriteByte('\n')
+	}
+	res, err := st.Ingest(context.Background(), &buf, store.IngestOptions{})
+	if err != nil || res.Rejected != 0 || res.Applied < 2900 {
+		t.Fatalf("changes against the demo: %d applied, %d duplicates, %d rejected (first: %+v) %v",
+			res.Applied, res.Duplicates, res.Rejected, res.Rejections[:min(1, len(res.Rejections))], err)
 	}
 }

@@ -90,7 +90,27 @@ const recentSize = 1024
 func NewStream(seed uint64, residents []record.Notification, p *record.Prefecture, o StreamOptions) *Stream {
 	s := &Stream{p: p, r: rand.New(rand.NewPCG(seed, saltStream)), m: newModel(len(residents)),
 		places: newPlaces(p), ids: newIDs(seed ^ saltStream), nextCode: newIndex, nextNum: newIndex,
-		residents: residents, invalid: min(max(o.Invalid, 0), 1), dup: o.Duplicates}
+		residents: residents}
+	s.SetOptions(o)
+	start := o.Start
+	if start == "" {
+		start = Reference
+	}
+	var ok bool
+	if s.start, ok = parseDay(start); !ok {
+		panic("synth: bad start date " + start)
+	}
+	for i := range residents {
+		s.m.apply(&residents[i])
+	}
+	return s
+}
+
+// SetOptions changes the mix, the invalid share, the rules and the duplicate share
+// of the items to come (Start is the stream's and stays). A stream replayed with the
+// options of a file already ingested, then given others, continues that file.
+func (s *Stream) SetOptions(o StreamOptions) {
+	s.invalid, s.dup = min(max(o.Invalid, 0), 1), o.Duplicates
 	switch {
 	case s.dup == 0:
 		s.dup = 0.01
@@ -101,16 +121,17 @@ func NewStream(seed uint64, residents []record.Notification, p *record.Prefectur
 	if len(mix) == 0 {
 		mix = DefaultMix
 	}
+	for reason, w := range mix {
+		if _, ok := record.Reasons[reason]; !ok || w < 0 {
+			panic(fmt.Sprintf("synth: mix has unknown reason or negative weight: %q %d", reason, w))
+		}
+	}
 	total := 0
+	s.reasons, s.reasonCum = nil, nil
 	for _, reason := range record.ReasonNames { // a fixed order keeps the stream deterministic
 		if w := mix[reason]; w > 0 {
 			total += w
 			s.reasons, s.reasonCum = append(s.reasons, reason), append(s.reasonCum, total)
-		}
-	}
-	for reason, w := range mix {
-		if _, ok := record.Reasons[reason]; !ok || w < 0 {
-			panic(fmt.Sprintf("synth: mix has unknown reason or negative weight: %q %d", reason, w))
 		}
 	}
 	if total == 0 {
@@ -125,18 +146,6 @@ func NewStream(seed uint64, residents []record.Notification, p *record.Prefectur
 			panic("synth: unknown rule id " + rule)
 		}
 	}
-	start := o.Start
-	if start == "" {
-		start = Reference
-	}
-	var ok bool
-	if s.start, ok = parseDay(start); !ok {
-		panic("synth: bad start date " + start)
-	}
-	for i := range residents {
-		s.m.apply(&residents[i])
-	}
-	return s
 }
 
 // Next returns the next item. The model moves on with every valid item.

@@ -28,15 +28,16 @@ func Logic(n *Notification, l Lookup) (old Record, found bool, v *Violation, err
 	if v != nil || err != nil {
 		return old, found, v, err
 	}
-	birth := old.Birth
-	if n.Birth != nil {
-		birth = *n.Birth
+	// Messages quote only the notification's own items, never the stored record: the
+	// administrator who ingests may not search, and a rejection must not answer a probe.
+	if n.Birth != nil && n.ChangedOn < *n.Birth {
+		return old, found, violate(RuleChangedBeforeBirth, "異動年月日 %s is before the 生年月日 %s this notification gives", n.ChangedOn, *n.Birth), nil
 	}
-	if n.ChangedOn < birth {
-		return old, found, violate(RuleChangedBeforeBirth, "異動年月日 %s is before the person's 生年月日 %s", n.ChangedOn, birth), nil
+	if n.Birth == nil && n.ChangedOn < old.Birth {
+		return old, found, violate(RuleChangedBeforeBirth, "異動年月日 %s is before the person's 生年月日 in the file", n.ChangedOn), nil
 	}
 	if found && n.ChangedOn < old.ChangedOn && n.Reason != ShokkenShusei {
-		return old, found, violate(RuleOutOfOrder, "異動年月日 %s is earlier than the person's current 異動年月日 %s (only 職権修正 may go back)", n.ChangedOn, old.ChangedOn), nil
+		return old, found, violate(RuleOutOfOrder, "異動年月日 %s is earlier than the person's current 異動年月日 in the file (only 職権修正 may go back)", n.ChangedOn), nil
 	}
 	if n.MyNumber != nil {
 		owner, taken, err := l.MyNumberOwner(*n.MyNumber)
@@ -63,7 +64,7 @@ func enteringChecks(n *Notification, old Record, found bool, l Lookup) (*Violati
 		return violate(RuleEnteringCurrentResident, "%s for a person who is already a current resident", n.Reason), nil
 	}
 	if found && Deceased(old.Reason) && n.Reason != ShokkenKisai {
-		return violate(RuleEnteringDeceased, "%s for a person removed by %s (only 職権記載 may enter them again)", n.Reason, old.Reason), nil
+		return violate(RuleEnteringDeceased, "%s for a person removed from the register as deceased or missing (only 職権記載 may enter them again)", n.Reason), nil
 	}
 	if !found {
 		former, err := l.FormerCode(n.ResidentCode)
@@ -86,9 +87,9 @@ func existingChecks(n *Notification, old Record, found bool, l Lookup) (*Violati
 		}
 		return violate(RuleUnknownPerson, "%s for 住民票コード %s, which is not in the file", n.Reason, n.ResidentCode), nil
 	case old.Removed:
-		return violate(RuleRemovedPerson, "%s for a person removed from the register (%s on %s)", n.Reason, old.Reason, old.ChangedOn), nil
+		return violate(RuleRemovedPerson, "%s for a person removed from the register (消除者)", n.Reason), nil
 	case n.Municipality != old.Municipality:
-		return violate(RuleWrongMunicipality, "%s from municipality %s, but the person lives in municipality %s", n.Reason, n.Municipality, old.Municipality), nil
+		return violate(RuleWrongMunicipality, "%s from municipality %s, which is not the person's current municipality", n.Reason, n.Municipality), nil
 	}
 	return nil, nil
 }
