@@ -42,7 +42,7 @@ func (a *app) auditCmd() *cobra.Command {
 				}
 			}
 			if rep.Problem != nil {
-				return &exitError{code: exitTampered, err: fmt.Errorf("the operation log was altered: %s (entry %d): report it; keep the terminal and its media as they are", rep.Problem.What, rep.Problem.Index)}
+				return &exitError{code: exitTampered, err: fmt.Errorf("the operation log was altered: %s: %s: report it; keep the terminal and its media as they are", rep.Problem.Where(), rep.Problem.What)}
 			}
 			if !a.json {
 				fmt.Printf("The operation log verifies: %d entries (%d erased after retention), %d signed checkpoints checked", rep.Entries, rep.Erased, rep.Checkpoints)
