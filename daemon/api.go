@@ -38,6 +38,7 @@ var routeTable = []route{
 	{"POST /v1/audit/verify", actAuditVerify, func(s *Server) http.HandlerFunc { return s.auditVerify }},
 	{"POST /v1/audit/lookup", actAuditLookup, func(s *Server) http.HandlerFunc { return s.auditLookup }},
 	{"GET /v1/audit/prove/{index}", actAuditProve, func(s *Server) http.HandlerFunc { return s.auditProve }},
+	{"GET /v1/audit/consistency", actAuditProve, func(s *Server) http.HandlerFunc { return s.auditConsistency }},
 	{"POST /v1/audit/reconcile", actReconcile, func(s *Server) http.HandlerFunc { return s.reconcile }},
 	{"POST /v1/audit/export", actAuditExport, func(s *Server) http.HandlerFunc { return s.auditExport }},
 	{"POST /v1/applications", actAppAdd, func(s *Server) http.HandlerFunc { return s.addApplication }},

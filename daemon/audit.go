@@ -11,7 +11,9 @@ import (
 	"strconv"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
+	"jukiterm/daemon/api"
 	"jukiterm/daemon/archive"
 	"jukiterm/store"
 	"jukiterm/store/kana"
@@ -98,20 +100,57 @@ func (s *Server) auditLookup(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, hits)
 }
 
+// exportedAt returns the exported checkpoint of size entries, compared with root; nil
+// when there is none (or it does not verify: audit verify says why).
+func (s *Server) exportedAt(size int64, root tlog.Hash) *api.ExportedCheckpoint {
+	if s.exportDir == "" || s.verifier == nil {
+		return nil
+	}
+	path := store.ExportedPath(s.exportDir, size)
+	msg, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	c, err := store.OpenCheckpoint(msg, s.verifier)
+	if err != nil || c.Size != size {
+		return nil
+	}
+	return &api.ExportedCheckpoint{File: path, Size: c.Size, Origin: c.Origin, Root: c.Root, Matches: c.Root == root}
+}
+
+// proofSize reads a tree size from the query; default: the newest exported
+// checkpoint's size (a tree an auditor holds a signed head of), else the whole log.
+func (s *Server) proofSize(r *http.Request, key string) (int64, error) {
+	if v := r.URL.Query().Get(key); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, badRequest(fmt.Sprintf("the tree size %q is not a number", v))
+		}
+		return n, nil
+	}
+	if s.exportDir != "" && s.verifier != nil {
+		if msg, _ := store.LatestExported(s.exportDir); msg != nil {
+			if c, err := store.OpenCheckpoint(msg, s.verifier); err == nil {
+				return c.Size, nil
+			}
+		}
+	}
+	return s.store.LogSize(), nil
+}
+
 // auditProve returns the inclusion proof of one entry in the tree of the given size
-// (default: the whole log).
+// (default: that of the newest exported checkpoint), with its root and the exported
+// checkpoint of that size.
 func (s *Server) auditProve(w http.ResponseWriter, r *http.Request) {
 	idx, err := strconv.ParseInt(r.PathValue("index"), 10, 64)
 	if err != nil {
 		writeError(w, badRequest("the entry index is not a number"))
 		return
 	}
-	size := s.store.LogSize()
-	if v := r.URL.Query().Get("size"); v != "" {
-		if size, err = strconv.ParseInt(v, 10, 64); err != nil {
-			writeError(w, badRequest("the tree size is not a number"))
-			return
-		}
+	size, err := s.proofSize(r, "size")
+	if err != nil {
+		writeError(w, err)
+		return
 	}
 	p, err := s.store.ProveInclusion(r.Context(), idx, size)
 	if err != nil {
@@ -122,7 +161,35 @@ func (s *Server) auditProve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, p)
+	writeJSON(w, api.InclusionAnswer{InclusionProof: p, Checkpoint: s.exportedAt(size, p.Root)})
+}
+
+// auditConsistency returns the consistency proof between the trees of two sizes
+// (old, new; new by default: the newest exported checkpoint's), with both roots and
+// the exported checkpoints of those sizes.
+func (s *Server) auditConsistency(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	oldSize, err := strconv.ParseInt(q.Get("old"), 10, 64)
+	if err != nil {
+		writeError(w, badRequest("the old tree size is not a number"))
+		return
+	}
+	newSize, err := s.proofSize(r, "new")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := s.store.ProveConsistency(r.Context(), oldSize, newSize)
+	if err != nil {
+		writeError(w, badRequest(err.Error()))
+		return
+	}
+	if err := s.record(r, "audit.consistency", map[string]any{"old": oldSize, "new": newSize}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, api.ConsistencyAnswer{ConsistencyProof: p,
+		OldCheckpoint: s.exportedAt(oldSize, p.OldRoot), NewCheckpoint: s.exportedAt(newSize, p.NewRoot)})
 }
 
 // SetArchive gives the server what archives of the operation log need: the age

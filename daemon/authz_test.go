@@ -43,6 +43,7 @@ var (
 		"POST /v1/audit/verify":            {store.RoleAuditor},
 		"POST /v1/audit/lookup":            {store.RoleAuditor},
 		"GET /v1/audit/prove/{index}":      {store.RoleAuditor},
+		"GET /v1/audit/consistency":        {store.RoleAuditor},
 		"POST /v1/audit/reconcile":         {store.RoleAuditor},
 		"POST /v1/audit/export":            {store.RoleAuditor},
 		"POST /v1/applications":            {admin},

@@ -198,11 +198,16 @@ func ExportCheckpoint(dir string, msg []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("checkpoint-%020d", size))
+	path := ExportedPath(dir, size)
 	if err := atomicfile.Write(path, msg, 0o600); err != nil {
 		return "", fmt.Errorf("export checkpoint to %s: %w (check the export directory's medium and permissions)", dir, err)
 	}
 	return path, nil
+}
+
+// ExportedPath is the path of the exported checkpoint of size entries in dir.
+func ExportedPath(dir string, size int64) string {
+	return filepath.Join(dir, fmt.Sprintf("checkpoint-%020d", size))
 }
 
 // LatestExported returns the newest checkpoint in an export directory (nil, nil when

@@ -160,12 +160,16 @@ func containsMAC(macs, mac []byte) bool {
 
 // InclusionProof proves that an entry is in the tree of a given size (RFC 6962
 // audit path, as tlog computes it). LeafBytes is the entry's canonical form, so a
-// checker recomputes the leaf from the entry itself.
+// checker recomputes the leaf hash (SHA-256(0x00 ‖ LeafBytes)) from the entry itself;
+// Root is the tree's root as the stored hashes give it, to be compared with a signed
+// checkpoint's. In JSON, bytes and hashes are standard base64.
 type InclusionProof struct {
 	Index     int64            `json:"index"`
 	TreeSize  int64            `json:"tree_size"`
 	LeafBytes []byte           `json:"leaf_bytes"`
+	LeafHash  tlog.Hash        `json:"leaf_hash"`
 	Proof     tlog.RecordProof `json:"proof"`
+	Root      tlog.Hash        `json:"root"`
 }
 
 // ProveInclusion returns the proof that entry idx is in the tree of treeSize entries
@@ -193,8 +197,12 @@ func (s *Store) ProveInclusion(ctx context.Context, idx, treeSize int64) (Inclus
 		return p, err
 	}
 	p.LeafBytes = r.leaf()
+	p.LeafHash = tlog.RecordHash(p.LeafBytes)
 	if p.Proof, err = tlog.ProveRecord(treeSize, idx, dbHashes{ctx, tx}); err != nil {
 		return p, fmt.Errorf("prove entry %d: %w", idx, err)
+	}
+	if p.Root, err = tlog.TreeHash(treeSize, dbHashes{ctx, tx}); err != nil {
+		return p, fmt.Errorf("the root of the tree of %d entries: %w", treeSize, err)
 	}
 	return p, nil
 }

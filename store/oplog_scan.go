@@ -33,14 +33,22 @@ func (s *Store) scanLog(ctx context.Context, st *verifyState, until int64, onEnt
 		if err != nil {
 			return err
 		}
-		if r == nil { // this stream ended: so must every other
+		if r == nil || r.idx != st.n { // a gap, or this stream ended: so must every other
+			next := int64(-1)
+			if r != nil {
+				next = r.idx
+			}
 			for _, o := range streams {
-				if r, err = o.next(); err != nil {
+				p, err := o.peek()
+				if err != nil {
 					return err
 				}
-				if r != nil {
-					return problem(st.n, "the entry is missing (the next stored is %d)", r.idx)
+				if p != nil && (next < 0 || p.idx < next) {
+					next = p.idx
 				}
+			}
+			if next >= 0 {
+				return missing(st.n, next)
 			}
 			break
 		}
@@ -67,6 +75,15 @@ type rowStream struct {
 
 // next returns the stream's next row; nil at its end.
 func (rs *rowStream) next() (*row, error) {
+	r, err := rs.peek()
+	if r != nil {
+		rs.pos++
+	}
+	return r, err
+}
+
+// peek returns the stream's next row without taking it; nil at its end.
+func (rs *rowStream) peek() (*row, error) {
 	for rs.pos == len(rs.cur) {
 		b, ok := <-rs.batches
 		if !ok {
@@ -79,8 +96,7 @@ func (rs *rowStream) next() (*row, error) {
 		}
 		rs.cur, rs.pos = b, 0
 	}
-	rs.pos++
-	return &rs.cur[rs.pos-1], nil
+	return &rs.cur[rs.pos], nil
 }
 
 // readRows starts reading the rows from index from on (below until, if until ≥ 0)

@@ -26,16 +26,30 @@ type LogProblem struct {
 }
 
 func (p *LogProblem) Error() string {
-	if p.Through != p.Index {
-		return fmt.Sprintf("%v: entries %d–%d: %s", ErrLogTampered, p.Index, p.Through, p.What)
-	}
-	return fmt.Sprintf("%v: entry %d: %s", ErrLogTampered, p.Index, p.What)
+	return fmt.Sprintf("%v: %s: %s", ErrLogTampered, p.Where(), p.What)
 }
 
 func (p *LogProblem) Unwrap() error { return ErrLogTampered }
 
+// Where names the entry or entries of the problem: "entry 60", "entries 60–61".
+func (p *LogProblem) Where() string {
+	if p.Through != p.Index {
+		return fmt.Sprintf("entries %d–%d", p.Index, p.Through)
+	}
+	return fmt.Sprintf("entry %d", p.Index)
+}
+
 func problem(idx int64, format string, a ...any) *LogProblem {
 	return &LogProblem{Index: idx, Through: idx, What: fmt.Sprintf(format, a...)}
+}
+
+// missing is the problem of entries from..next-1 not stored, next being the first
+// stored after them.
+func missing(from, next int64) *LogProblem {
+	if next == from+1 {
+		return &LogProblem{Index: from, Through: from, What: fmt.Sprintf("the entry is missing (the next stored entry is %d)", next)}
+	}
+	return &LogProblem{Index: from, Through: next - 1, What: fmt.Sprintf("the entries are missing (the next stored entry is %d)", next)}
 }
 
 // Report is what VerifyLog checked.
@@ -174,7 +188,7 @@ func (s *Store) loadCheckpoints(ctx context.Context, st *verifyState) error {
 // feed checks one row, the next entry.
 func (st *verifyState) feed(r *row) error {
 	if r.idx != st.n {
-		return problem(st.n, "the entry is missing (the next stored is %d)", r.idx)
+		return missing(st.n, r.idx)
 	}
 	if err := st.payload(r); err != nil {
 		return err
@@ -268,8 +282,12 @@ func (st *verifyState) checkpointsAt(n int64) error {
 func (s *Store) finishVerify(ctx context.Context, st *verifyState, index indexSum) error {
 	if st.ci < len(st.cps) {
 		c := st.cps[st.ci]
-		return problem(st.n, "the log ends at %d entries but a checkpoint (%s) covers %d: entries were removed from the end, or the file was rolled back",
-			st.n, map[bool]string{true: "exported", false: "recorded"}[c.exported], c.size)
+		what := "the entry is missing"
+		if c.size-1 > st.n {
+			what = "the entries are missing"
+		}
+		return &LogProblem{Index: st.n, Through: c.size - 1, What: fmt.Sprintf("%s: the log ends at %d entries but %s covers %d (entries were removed from the end, or the file was rolled back)",
+			what, st.n, map[bool]string{true: "the exported checkpoint", false: "a recorded checkpoint"}[c.exported], c.size)}
 	}
 	for _, e := range st.erasures {
 		if e.seen != e.Count {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,7 +12,7 @@ import (
 const exitTampered = 5
 
 func (a *app) auditCmd() *cobra.Command {
-	c := &cobra.Command{Use: "audit (verify | lookup | prove | reconcile | export)", Short: "Check the tamper-evident operation log (auditor)"}
+	c := &cobra.Command{Use: "audit (verify | lookup | prove | consistency | reconcile | export)", Short: "Check the tamper-evident operation log (auditor)"}
 	var fromFile string
 	verify := &cobra.Command{
 		Use:   "verify [--from-checkpoint FILE]",
@@ -42,7 +41,7 @@ func (a *app) auditCmd() *cobra.Command {
 				}
 			}
 			if rep.Problem != nil {
-				return &exitError{code: exitTampered, err: fmt.Errorf("the operation log was altered: %s (entry %d): report it; keep the terminal and its media as they are", rep.Problem.What, rep.Problem.Index)}
+				return &exitError{code: exitTampered, err: fmt.Errorf("the operation log was altered: %s: %s: report it; keep the terminal and its media as they are", rep.Problem.Where(), rep.Problem.What)}
 			}
 			if !a.json {
 				fmt.Printf("The operation log verifies: %d entries (%d erased after retention), %d signed checkpoints checked", rep.Entries, rep.Erased, rep.Checkpoints)
@@ -79,22 +78,6 @@ func (a *app) auditCmd() *cobra.Command {
 			return nil
 		},
 	}
-	prove := &cobra.Command{
-		Use:   "prove N",
-		Short: "Print the inclusion proof of entry N in the whole log (JSON)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			n, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil {
-				return withCode(exitUsage, errors.New("N is an entry's index (a number)"))
-			}
-			p, err := a.client().AuditProve(c.Context(), n)
-			if err != nil {
-				return err
-			}
-			return printJSON(p)
-		},
-	}
 	a.addJSON(verify)
 	a.addJSON(lookup)
 	var from, to string
@@ -113,6 +96,6 @@ func (a *app) auditCmd() *cobra.Command {
 	}
 	export.Flags().StringVar(&from, "from", "", "first day, YYYY-MM-DD")
 	export.Flags().StringVar(&to, "to", "", "last day, YYYY-MM-DD")
-	c.AddCommand(verify, lookup, prove, a.reconcileCmd(), export)
+	c.AddCommand(verify, lookup, a.proveCmd(), a.consistencyCmd(), a.reconcileCmd(), export)
 	return c
 }

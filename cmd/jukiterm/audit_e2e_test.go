@@ -22,7 +22,7 @@ func TestAuditAndRollback(t *testing.T) {
 	}
 	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
 	b, _ := os.ReadFile(conf)
-	os.WriteFile(conf, bytes.Replace(b, []byte("checkpoint_seconds = 300"), []byte("checkpoint_seconds = 1"), 1), 0o640)
+	os.WriteFile(conf, bytes.Replace(b, []byte("checkpoint_seconds = 30"), []byte("checkpoint_seconds = 1"), 1), 0o640)
 	d := startDaemon(t, bin, conf, socket)
 	signIn(t, bin, socket, "operator")
 	cli(t, bin, socket, "search", "--code", "12000000001")

@@ -149,7 +149,7 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 	// A signs a checkpoint of its operation log every second, so that some are made
 	// after the backup: restoring the backup is a rollback behind them.
 	if b, err := os.ReadFile(a.conf); err == nil {
-		os.WriteFile(a.conf, bytes.Replace(b, []byte("checkpoint_seconds = 300"), []byte("checkpoint_seconds = 1"), 1), 0o640)
+		os.WriteFile(a.conf, bytes.Replace(b, []byte("checkpoint_seconds = 30"), []byte("checkpoint_seconds = 1"), 1), 0o640)
 	}
 	for _, f := range []string{"signing.pub", "backup-identity.txt"} {
 		if _, err := os.Stat(filepath.Join(a.dir, f)); err != nil {
@@ -239,7 +239,7 @@ func TestBackupRestoreEndToEnd(t *testing.T) {
 
 	b := initTerminal(t, bin, filepath.Join(root, "B"))
 	if b2, err := os.ReadFile(b.conf); err == nil {
-		os.WriteFile(b.conf, bytes.Replace(b2, []byte("checkpoint_seconds = 300"), []byte("checkpoint_seconds = 1"), 1), 0o640)
+		os.WriteFile(b.conf, bytes.Replace(b2, []byte("checkpoint_seconds = 30"), []byte("checkpoint_seconds = 1"), 1), 0o640)
 	}
 	before := snapshot(t, b.dir)
 	restoreB := func(stdin string, file string, extra ...string) run {

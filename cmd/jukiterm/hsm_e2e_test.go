@@ -29,7 +29,7 @@ func TestReplacedHSMDrill(t *testing.T) {
 	}
 	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
 	b, _ := os.ReadFile(conf)
-	os.WriteFile(conf, bytes.Replace(b, []byte("checkpoint_seconds = 300"), []byte("checkpoint_seconds = 1"), 1), 0o640)
+	os.WriteFile(conf, bytes.Replace(b, []byte("checkpoint_seconds = 30"), []byte("checkpoint_seconds = 1"), 1), 0o640)
 	checkpoints := func() int { m, _ := filepath.Glob(filepath.Join(state, "checkpoints", "checkpoint-*")); return len(m) }
 	d := startDaemon(t, bin, conf, socket)
 	waitFor(t, "a first checkpoint", func() bool { return checkpoints() > 0 })

@@ -81,6 +81,28 @@ func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, si
 	}
 }
 
+// finalCheckpoint signs and exports a checkpoint of the whole log at a clean stop,
+// once nothing writes to it any more: no entry is left that no exported checkpoint
+// covers, so entries removed from the end while jukitermd is stopped are found (at
+// start, and by audit verify against the exported checkpoint).
+func finalCheckpoint(st *store.Store, cfg config.Config, signer *store.NoteSigner, log *slog.Logger) {
+	if st.LogSize() == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msg, err := st.Checkpoint(ctx, signer, cfg.LogOrigin())
+	if err != nil {
+		log.Error("no checkpoint of the operation log was signed at this stop: its newest entries are covered by no exported checkpoint", "err", err,
+			"what_to_do", "an auditor runs `jukiterm audit verify` after the next start and reports a failure")
+		return
+	}
+	if exportCheckpoint(cfg, msg, st, log) != nil {
+		log.Error("the checkpoint signed at this stop was not exported: the operation log's newest entries are covered only by the checkpoint recorded in the identity file",
+			"what_to_do", "fix the checkpoint directory before the next start; jukitermd exports its checkpoints again as they are signed")
+	}
+}
+
 // exportCheckpoint writes msg to the checkpoint directory; it returns msg if that
 // failed (to be tried again), nil if it is there.
 func exportCheckpoint(cfg config.Config, msg []byte, st *store.Store, log *slog.Logger) []byte {

@@ -199,6 +199,7 @@ func run(args []string) int {
 	rot.Close()
 	stopCheckpoints()
 	background.Wait()
+	finalCheckpoint(st, cfg, signer, log)
 	if err := st.Close(); err != nil {
 		return fail(1, "closing the identity file: %v", err)
 	}

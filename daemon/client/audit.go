@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"jukiterm/daemon/api"
 	"jukiterm/store"
 )
 
@@ -24,10 +25,27 @@ func (c *Client) AuditLookup(ctx context.Context, value string) ([]store.LookupH
 	return hits, c.getJSON(ctx, http.MethodPost, "/v1/audit/lookup", map[string]string{"value": value}, &hits)
 }
 
-// AuditProve returns the inclusion proof of entry idx in the whole log.
-func (c *Client) AuditProve(ctx context.Context, idx int64) (store.InclusionProof, error) {
-	var p store.InclusionProof
-	return p, c.getJSON(ctx, http.MethodGet, fmt.Sprintf("/v1/audit/prove/%d", idx), nil, &p)
+// AuditProve returns the inclusion proof of entry idx in the tree of size entries
+// (0: the newest exported checkpoint's size), with the exported checkpoint of it.
+func (c *Client) AuditProve(ctx context.Context, idx, size int64) (api.InclusionAnswer, error) {
+	var p api.InclusionAnswer
+	path := fmt.Sprintf("/v1/audit/prove/%d", idx)
+	if size > 0 {
+		path += fmt.Sprintf("?size=%d", size)
+	}
+	return p, c.getJSON(ctx, http.MethodGet, path, nil, &p)
+}
+
+// AuditConsistency returns the consistency proof from the tree of oldSize entries to
+// that of newSize (0: the newest exported checkpoint's size), with both roots and the
+// exported checkpoints of those sizes.
+func (c *Client) AuditConsistency(ctx context.Context, oldSize, newSize int64) (api.ConsistencyAnswer, error) {
+	var p api.ConsistencyAnswer
+	path := fmt.Sprintf("/v1/audit/consistency?old=%d", oldSize)
+	if newSize > 0 {
+		path += fmt.Sprintf("&new=%d", newSize)
+	}
+	return p, c.getJSON(ctx, http.MethodGet, path, nil, &p)
 }
 
 // AuditExport has the daemon write an encrypted, signed archive of a period's entries

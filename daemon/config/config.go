@@ -56,15 +56,17 @@ type Config struct {
 	// default STATE_DIR/reader.key.
 	ReaderKey string `toml:"reader_key"`
 	// CheckpointDir receives the signed checkpoints of the operation log (for media or
-	// another system); default STATE_DIR/checkpoints.
+	// another system); default STATE_DIR/checkpoints, which only sim mode accepts: with
+	// real hardware it must be outside the state directory and the database's.
 	CheckpointDir string `toml:"checkpoint_dir"`
 	// LogVerifiers lists checkpoint keys trusted besides the HSM's own (a replaced
 	// signing key, or that of a terminal whose backup was restored here); default
 	// STATE_DIR/log-verifiers. `backup restore` adds to it.
 	LogVerifiers string `toml:"log_verifiers"`
-	// CheckpointEvery: a checkpoint is signed after this many entries (default 1000)…
+	// CheckpointEvery: a checkpoint is signed after this many entries (default 100)…
 	CheckpointEvery int64 `toml:"checkpoint_every"`
-	// CheckpointSeconds: …or when the oldest entry not covered is this old (300).
+	// CheckpointSeconds: …or when the oldest entry not covered is this old (30), and
+	// at every clean stop.
 	CheckpointSeconds int `toml:"checkpoint_seconds"`
 	// LogRetentionYears: operation-log entries older than this are archived, then their
 	// payloads erased (default 7).

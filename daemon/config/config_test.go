@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -58,7 +59,7 @@ func TestErrorsNameKeyAndLine(t *testing.T) {
 }
 
 func TestRelativePaths(t *testing.T) {
-	c, err := Parse("/var/lib/jukiterm/jukiterm.conf", []byte("hardware = \"real\"\nsocket = \"run/j.sock\"\nhsm = \"pkcs11:token=t?pin-source=file:/p\"\n"))
+	c, err := Parse("/var/lib/jukiterm/jukiterm.conf", []byte("hardware = \"real\"\nsocket = \"run/j.sock\"\nhsm = \"pkcs11:token=t?pin-source=file:/p\"\ncheckpoint_dir = \"/srv/audit\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,5 +91,49 @@ func TestMaxConnectionsPerUID(t *testing.T) {
 	var ce *Error
 	if !errors.As(err, &ce) || ce.Key != "max_connections_per_uid" || ce.Line != 3 {
 		t.Fatalf("1: %v", err)
+	}
+}
+
+// With real hardware the checkpoints must not sit beside the identity file: a rollback
+// of the state directory would roll them back too.
+func TestCheckpointDirOutsideState(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	elsewhere := filepath.Join(dir, "audit")
+	if err := os.MkdirAll(filepath.Join(state, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(filepath.Join(state, "sub"), link); err != nil {
+		t.Fatal(err)
+	}
+	conf := func(hw, extra string) string {
+		return "hardware = \"" + hw + "\"\nsocket = \"/s\"\nhsm = \"pkcs11:token=t\"\nstate_dir = \"" + state + "\"\n" + extra
+	}
+	for _, c := range []struct {
+		text string
+		line int
+	}{
+		{conf("real", ""), 0}, // the default, STATE_DIR/checkpoints
+		{conf("real", "checkpoint_dir = \""+state+"\"\n"), 5},
+		{conf("real", "checkpoint_dir = \""+filepath.Join(state, "a", "b")+"\"\n"), 5},
+		{conf("real", "checkpoint_dir = \""+filepath.Join(link, "cp")+"\"\n"), 5},
+		{conf("real", "database = \"/var/db/j.db\"\ncheckpoint_dir = \"/var/db/cp\"\n"), 6},
+	} {
+		_, err := Parse(filepath.Join(dir, FileName), []byte(c.text))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != "checkpoint_dir" || ce.Line != c.line ||
+			!strings.Contains(err.Error(), "removable or remote storage") || !strings.Contains(err.Error(), "rolls its checkpoints back") {
+			t.Errorf("%q: got %v", c.text, err)
+		}
+	}
+	for _, text := range []string{
+		conf("real", "checkpoint_dir = \""+elsewhere+"\"\n"),
+		conf("real", "checkpoint_dir = \""+state+"-audit\"\n"), // a sibling whose name starts alike
+		conf("sim", ""), // sim mode: allowed (it proves nothing against a rollback)
+	} {
+		if _, err := Parse(filepath.Join(dir, FileName), []byte(text)); err != nil {
+			t.Errorf("%q: %v", text, err)
+		}
 	}
 }
