@@ -24,17 +24,18 @@ func SecretFiles(cfg config.Config) []string {
 	if pin, err := hsm.PINFile(cfg.HSM); err == nil && pin != "" {
 		files = append(files, pin)
 	}
-	if cfg.Hardware == "sim" { // the simulators keep their secrets in the state directory
+	if cfg.Hardware == "sim" {
+		// The simulators keep their secrets in the state directory. The simulated
+		// TPM's state is not listed: swtpm (hwsim/swtpm) makes it 0600 itself before
+		// it starts, as swtpm wrote it 0640 in states made before.
 		files = append(files, filepath.Join(cfg.StateDir, "backup-identity.txt"),
 			filepath.Join(cfg.StateDir, "sim", "reader", "reader.json"))
-		for _, dir := range []string{filepath.Join(cfg.StateDir, "hsm"), cfg.TPM} {
-			filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-				if err == nil && d.Type().IsRegular() {
-					files = append(files, p)
-				}
-				return nil
-			})
-		}
+		filepath.WalkDir(filepath.Join(cfg.StateDir, "hsm"), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
 	}
 	return files
 }
