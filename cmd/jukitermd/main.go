@@ -138,7 +138,11 @@ func run(args []string) int {
 	var background sync.WaitGroup // stopped before the store closes
 	defer func() { stopCheckpoints(); background.Wait() }()
 	background.Go(func() { signCheckpoints(cpCtx, st, cfg, signer, log) })
-	background.Go(func() { mirrorLog(cpCtx, st, log) })
+	mirrorLevel := slog.LevelInfo
+	if *demo > 0 {
+		mirrorLevel = slog.LevelDebug
+	}
+	background.Go(func() { mirrorLog(cpCtx, st, log, mirrorLevel) })
 	background.Go(func() { watchDisk(cpCtx, filepath.Dir(cfg.Database), log) })
 	systemd.Status("opening the fingerprint reader")
 	reader, err := hw.OpenReader(cfg, keys.Token)
