@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"jukiterm/daemon/config"
 	"jukiterm/hsm"
@@ -44,7 +47,7 @@ func SecretFiles(cfg config.Config) []string {
 // write, naming the file, its mode and the chmod that fixes it. Missing files are not
 // its business: what needs them says so.
 func CheckModes(cfg config.Config) error {
-	var found, paths []string
+	var found, paths, foreign []string
 	for _, p := range SecretFiles(cfg) {
 		fi, err := os.Stat(p)
 		if err != nil || !fi.Mode().IsRegular() {
@@ -53,11 +56,22 @@ func CheckModes(cfg config.Config) error {
 		if m := fi.Mode().Perm(); m&0o066 != 0 {
 			found = append(found, fmt.Sprintf("%s is mode %04o", p, m))
 			paths = append(paths, p)
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+				foreign = append(foreign, p)
+			}
 		}
 	}
 	if len(found) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s, so its group or other users can read or change it, and jukitermd does not start. What to do: run `chmod 0600 %s` (as the user jukitermd runs as, who owns it), then start jukitermd again",
-		ErrOpenMode, strings.Join(found, ", "), strings.Join(paths, " "))
+	todo := fmt.Sprintf("run `chmod 0600 %s`", strings.Join(paths, " "))
+	if len(foreign) > 0 {
+		who := strconv.Itoa(os.Getuid())
+		if u, err := user.Current(); err == nil {
+			who = u.Username
+		}
+		todo = fmt.Sprintf("run `chown %s %s` (they must belong to the user jukitermd runs as) and `chmod 0600 %s`", who, strings.Join(foreign, " "), strings.Join(paths, " "))
+	}
+	return fmt.Errorf("%w: %s, so its group or other users can read or change it, and jukitermd does not start. What to do: %s, then start jukitermd again",
+		ErrOpenMode, strings.Join(found, ", "), todo)
 }
