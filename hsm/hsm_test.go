@@ -135,7 +135,7 @@ func TestOpenFailsClearly(t *testing.T) {
 	bad := st
 	bad.PINFile = t.TempDir() + "/wrong.pin"
 	os.WriteFile(bad.PINFile, []byte("000000"), 0o600)
-	if _, err := Open(bad.URI()); !errors.Is(err, ErrPINFile) {
+	if _, err := Open(bad.URI()); !errors.Is(err, ErrPIN) {
 		t.Errorf("wrong PIN: %v", err)
 	}
 	missing := st
