@@ -171,3 +171,25 @@ func TestStateOfBeforeStarts(t *testing.T) {
 		t.Fatalf("unseal: %q %v", got, err)
 	}
 }
+
+// TestSwtpmFailureSaysWhyAtOnce: when swtpm itself refuses to start (here: another
+// swtpm holds its state's lock, its socket file gone), Start says what swtpm said,
+// at once, rather than waiting 15 s and pointing at a log.
+func TestSwtpmFailureSaysWhyAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	tpm, err := Start(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Stop()
+	os.Remove(filepath.Join(dir, Socket))
+	begin := time.Now()
+	_, err = Start(dir)
+	t.Log(err)
+	if err == nil || !strings.Contains(err.Error(), "swtpm said") || !strings.Contains(strings.ToLower(err.Error()), "lock") {
+		t.Fatalf("Start beside a running swtpm: %v", err)
+	}
+	if d := time.Since(begin); d > 3*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
