@@ -32,7 +32,8 @@ build: deps
 # Start the whole system on simulators with the demo data set, in the foreground.
 run: build
 	@if [ ! -f $(STATE)/jukiterm.conf ]; then bin/jukiterm init --state $(STATE) --demo; fi
-	exec bin/jukitermd --config $(STATE)/jukiterm.conf --demo $(PERSONS)
+	@echo "Starting jukitermd on $(STATE) with $(PERSONS) synthetic demo residents; the hints follow once it serves."
+	@exec bin/jukitermd --config $(STATE)/jukiterm.conf --demo $(PERSONS)
 
 vet: deps
 	go vet ./...
@@ -64,7 +65,8 @@ fuzz:
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps
 	go build -tags nohwsim -ldflags '-s -w' -o $(PKGDIR)/ ./cmd/jukitermd ./cmd/jukiterm
 
-# Install binaries, units, udev rules, man pages, completion and a default config.
+# Install binaries, units, udev rules, man pages, completion, a default config, and the
+# README with every document it and the man pages cite (/usr/share/doc/jukiterm).
 install: $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm
 	install -D -m 0755 $(PKGDIR)/jukitermd $(DESTDIR)/usr/bin/jukitermd
 	install -D -m 0755 $(PKGDIR)/jukiterm $(DESTDIR)/usr/bin/jukiterm
@@ -79,7 +81,8 @@ install: $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm
 		gzip -9nf $(DESTDIR)/usr/share/man/$${m##*:}/$${m%%:*}; done
 	install -d $(DESTDIR)/usr/share/bash-completion/completions
 	$(PKGDIR)/jukiterm completion bash > $(DESTDIR)/usr/share/bash-completion/completions/jukiterm
-	install -D -m 0644 docs/formats.md $(DESTDIR)/usr/share/doc/jukiterm/formats.md
+	install -d $(DESTDIR)/usr/share/doc/jukiterm
+	install -m 0644 README.md docs/*.md $(DESTDIR)/usr/share/doc/jukiterm/
 
 # A Debian package built with dpkg-deb: bin/jukiterm_VERSION_ARCH.deb.
 deb:

@@ -9,6 +9,9 @@ import (
 	"crypto/elliptic"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ThalesGroup/crypto11"
@@ -26,6 +29,8 @@ var (
 	ErrNoToken    = errors.New("the HSM token is not present")
 	ErrPIN        = errors.New("the HSM refused the PIN")
 	ErrKeyMissing = errors.New("a key is missing from the HSM")
+	// ErrPINFile: the PIN file pin-source names is missing, unreadable or empty.
+	ErrPINFile = errors.New("the HSM PIN file cannot be used")
 )
 
 // Token is an open PKCS#11 token.
@@ -49,20 +54,64 @@ func Open(uri string) (*Token, error) {
 	if _, ok := u.GetQueryAttribute("pin-value", false); ok {
 		return nil, errors.New("the PKCS#11 URI carries pin-value: give the PIN in a file with pin-source instead")
 	}
-	pin, err := u.GetPIN()
+	pin, err := readPIN(uri)
 	if err != nil {
-		return nil, fmt.Errorf("HSM PIN: %w", err)
+		return nil, err
 	}
 	label, _ := u.GetPathAttribute("token", false)
 	serial, _ := u.GetPathAttribute("serial", false)
 	ctx, err := crypto11.Configure(&crypto11.Config{
 		Path: module, TokenLabel: label, TokenSerial: serial,
-		Pin: strings.TrimRight(pin, "\r\n"), GCMIVLength: 12,
+		Pin: pin, GCMIVLength: 12,
 	})
 	if err != nil {
 		return nil, classify(err)
 	}
 	return &Token{ctx: ctx}, nil
+}
+
+// PINFile returns the path of the PIN file a PKCS#11 URI's pin-source names ("file:"
+// URI or absolute path), or "" when the URI has no pin-source.
+func PINFile(uri string) (string, error) {
+	u := pkcs11uri.New()
+	if err := u.Parse(uri); err != nil {
+		return "", fmt.Errorf("PKCS#11 URI %q: %w", uri, err)
+	}
+	src, ok := u.GetQueryAttribute("pin-source", false)
+	if !ok {
+		return "", nil
+	}
+	p, err := url.ParseRequestURI(src)
+	if err != nil || (p.Scheme != "" && p.Scheme != "file") || !filepath.IsAbs(p.Path) {
+		return "", fmt.Errorf("%w: pin-source %q in the hsm key of the configuration is not an absolute file path (write pin-source=file:/etc/jukiterm/hsm.pin)", ErrPINFile, src)
+	}
+	return p.Path, nil
+}
+
+// readPIN reads the PIN from the pin-source file, saying which file and what is wrong
+// with it (PKCS#11 itself would only answer CKR_ARGUMENTS_BAD to an empty PIN).
+func readPIN(uri string) (string, error) {
+	path, err := PINFile(uri)
+	if err != nil {
+		return "", err
+	}
+	if path == "" {
+		return "", fmt.Errorf("%w: the hsm key of the configuration has no pin-source (add &pin-source=file:/etc/jukiterm/hsm.pin to it)", ErrPINFile)
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("%w: %s does not exist (it should hold the HSM token's user PIN, alone on one line)", ErrPINFile, path)
+	case errors.Is(err, os.ErrPermission):
+		return "", fmt.Errorf("%w: %s cannot be read by this user (uid %d): it should belong to the user jukitermd runs as, mode 0600", ErrPINFile, path, os.Getuid())
+	case err != nil:
+		return "", fmt.Errorf("%w: %s: %w", ErrPINFile, path, err)
+	}
+	pin := strings.TrimRight(string(b), "\r\n")
+	if strings.TrimSpace(pin) == "" {
+		return "", fmt.Errorf("%w: %s is empty (it should hold the HSM token's user PIN, alone on one line)", ErrPINFile, path)
+	}
+	return pin, nil
 }
 
 func classify(err error) error {

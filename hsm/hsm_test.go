@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -145,5 +146,44 @@ func TestOpenFailsClearly(t *testing.T) {
 	uri := strings.Replace(st.URI(), "pin-source=file:"+st.PINFile, "pin-value=1234", 1)
 	if _, err := Open(uri); err == nil || !strings.Contains(err.Error(), "pin-source") {
 		t.Errorf("pin-value: %v", err)
+	}
+}
+
+// TestPINFileProblemsNamed: an empty, missing or unreadable PIN file is reported with
+// the file and what is wrong, not as PKCS#11's CKR_ARGUMENTS_BAD.
+func TestPINFileProblemsNamed(t *testing.T) {
+	tok, st := newToken(t)
+	tok.Close()
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		write bool
+		body  string
+		want  string
+	}{
+		"empty":         {true, "", "is empty"},
+		"only newline":  {true, "\n", "is empty"},
+		"missing":       {false, "", "does not exist"},
+		"blank spaces":  {true, "   \n", "is empty"},
+		"not absolute":  {false, "", "not an absolute file path"},
+		"no pin-source": {false, "", "has no pin-source"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".pin")
+		if tc.write {
+			os.WriteFile(path, []byte(tc.body), 0o600)
+		}
+		uri := strings.Replace(st.URI(), st.PINFile, path, 1)
+		switch name {
+		case "not absolute":
+			uri = strings.Replace(st.URI(), st.PINFile, "relative.pin", 1)
+		case "no pin-source":
+			uri = strings.Replace(st.URI(), "&pin-source=file:"+st.PINFile, "", 1)
+		}
+		_, err := Open(uri)
+		if !errors.Is(err, ErrPINFile) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "CKR_") {
+			t.Errorf("%s: %v, want ErrPINFile saying %q", name, err, tc.want)
+		}
+		if tc.write && !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v does not name %s", name, err, path)
+		}
 	}
 }

@@ -95,6 +95,13 @@ func Create(path string) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s already exists: refusing to overwrite an identity file", path)
 	}
+	// The file is private to jukitermd's user from its first byte (SQLite would make it
+	// 0644, and gives its -wal and -shm the file's mode).
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create the identity file: %w", err)
+	}
+	f.Close()
 	s, err := open(path, Options{}, true)
 	if err != nil {
 		return err

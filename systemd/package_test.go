@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,16 @@ func TestDebianPackage(t *testing.T) {
 	conf, _ := os.ReadFile(filepath.Join(root, "etc/jukiterm/jukiterm.conf"))
 	if !strings.Contains(string(conf), `hardware = "real"`) {
 		t.Errorf("default config:\n%s", conf)
+	}
+	// Every document the man pages and the README cite is shipped.
+	cites := regexp.MustCompile(`docs/([A-Za-z_]+\.md)`)
+	for _, src := range []string{"../README.md", "../docs/man/jukiterm.1", "../docs/man/jukitermd.8", "../docs/man/jukiterm.conf.5"} {
+		b, _ := os.ReadFile(src)
+		for _, m := range append(cites.FindAllStringSubmatch(string(b), -1), []string{"", "README.md"}) {
+			if _, err := os.Stat(filepath.Join(root, "usr/share/doc/jukiterm", m[1])); err != nil {
+				t.Errorf("%s cites %s, which the package does not ship in /usr/share/doc/jukiterm", src, m[1])
+			}
+		}
 	}
 	comp, _ := os.ReadFile(filepath.Join(root, "usr/share/bash-completion/completions/jukiterm"))
 	if !strings.Contains(string(comp), "__start_jukiterm") {

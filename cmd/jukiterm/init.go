@@ -34,6 +34,11 @@ func (a *app) initCmd() *cobra.Command {
 				if err != nil {
 					return withCode(exitUsage, err)
 				}
+				lock, err := lockState(cfg, "init")
+				if err != nil {
+					return err
+				}
+				defer lock.Release()
 				if _, err := os.Stat(cfg.Database); err == nil {
 					return fmt.Errorf("%s already exists: init sets up a new terminal only; nothing was changed (if the keys are lost, use `jukiterm keys recover`)", cfg.Database)
 				}
@@ -71,6 +76,11 @@ func (a *app) initCmd() *cobra.Command {
 				return fmt.Errorf("create the state directory: %w", err)
 			}
 			cfg := config.Default(dir)
+			lock, err := lockState(cfg, "init")
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			id, err := age.GenerateX25519Identity()
 			if err != nil {
 				return err

@@ -39,11 +39,16 @@ func (a *app) keysCmd() *cobra.Command {
 	// withKeys reads the configuration and key file, opens the HSM and TPM, runs fn,
 	// writes the key file back (atomically) when fn succeeds, and then runs after (the
 	// operation log's entry, with the key file in place).
-	withKeys := func(fn func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error, after func(cfg config.Config, k *hw.Keys) error) (config.Config, error) {
+	withKeys := func(command string, fn func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error, after func(cfg config.Config, k *hw.Keys) error) (config.Config, error) {
 		cfg, err := config.Load(confFile)
 		if err != nil {
 			return cfg, withCode(exitUsage, err)
 		}
+		lock, err := lockState(cfg, command)
+		if err != nil {
+			return cfg, err
+		}
+		defer lock.Release()
 		b, err := os.ReadFile(cfg.KeyFile)
 		if err != nil {
 			return cfg, fmt.Errorf("read the key file: %w", err)
@@ -75,7 +80,7 @@ func (a *app) keysCmd() *cobra.Command {
 				return err
 			}
 			newHSM, trusted := false, ""
-			cfg, err := withKeys(func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error {
+			cfg, err := withKeys("keys recover", func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error {
 				has, err := hsmHasKeys(k)
 				if err != nil {
 					return err
@@ -107,7 +112,7 @@ func (a *app) keysCmd() *cobra.Command {
 		Short: "Seal the storage key again to the PCRs the configuration names",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := withKeys(func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error {
+			cfg, err := withKeys("keys reseal", func(cfg config.Config, kf *hsm.KeyFile, k *hw.Keys) error {
 				dek, err := hsm.OpenKey(k.Token, k.TPM, kf)
 				if err != nil {
 					return fmt.Errorf("the storage key does not open, so it cannot be re-sealed: %w (use `jukiterm keys recover` with the recovery secret)", err)
@@ -143,7 +148,7 @@ func (a *app) keysCmd() *cobra.Command {
 				return withCode(exitUsage, errors.New("give --reason: whose key it is and why it is trusted"))
 			}
 			added := false
-			_, err = withKeys(func(cfg config.Config, _ *hsm.KeyFile, k *hw.Keys) error {
+			_, err = withKeys("keys trust", func(cfg config.Config, _ *hsm.KeyFile, k *hw.Keys) error {
 				key, err := k.Token.Signer()
 				if err != nil {
 					return err

@@ -51,6 +51,11 @@ func (a *app) backupRestoreCmd() *cobra.Command {
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			lock, err := lockState(cfg, "backup restore")
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			return restore(c.Context(), cfg, restoreArgs{path: args[0], signer: signerFile, conf: confFile, replace: replace, ids: ids})
 		},
 	}

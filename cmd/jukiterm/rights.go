@@ -82,6 +82,11 @@ func (a *app) operatorCmd() *cobra.Command {
 				if err != nil {
 					return withCode(exitUsage, err)
 				}
+				lock, err := lockState(cfg, "operator reenrol")
+				if err != nil {
+					return err
+				}
+				defer lock.Release()
 				if reason == "" {
 					reason = "administrator's finger enrolled again on this terminal's reader"
 				}

@@ -3,56 +3,20 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"jukiterm/daemon/config"
 	fpsim "jukiterm/hwsim/fingerprint"
 )
 
-// simDir is where a simulator keeps its state: STATE/sim/NAME (reader, usb), STATE
-// from --state, else the state directory of --config, else $JUKITERM_STATE.
-type simDir struct{ state, conf string }
-
-func (d *simDir) flags(c *cobra.Command) *cobra.Command {
-	c.Flags().StringVar(&d.state, "state", "", "the state directory of jukitermd in sim mode (default: that of --config, else $JUKITERM_STATE)")
-	c.Flags().StringVar(&d.conf, "config", "", "jukitermd's configuration, whose state directory holds the simulators")
-	return c
-}
-
-func (d *simDir) path(name string) (string, error) {
-	state := d.state
-	switch {
-	case state != "" && d.conf != "":
-		return "", withCode(exitUsage, errors.New("give --state or --config, not both"))
-	case state == "" && d.conf != "":
-		cfg, err := config.Load(d.conf)
-		if err != nil {
-			return "", withCode(exitUsage, err)
-		}
-		state = cfg.StateDir
-	case state == "":
-		state = os.Getenv("JUKITERM_STATE")
-	}
-	if state == "" {
-		return "", withCode(exitUsage, errors.New("which terminal's simulated hardware? Give --state DIR (as given to `jukiterm init`), --config FILE, or set JUKITERM_STATE"))
-	}
-	if fi, err := os.Stat(state); err != nil || !fi.IsDir() {
-		return "", withCode(exitUsage, fmt.Errorf("%s is not a state directory: create one with `jukiterm init --state %s`", state, state))
-	}
-	return filepath.Join(state, "sim", name), nil
-}
-
 func (a *app) simFingerCmd() *cobra.Command {
 	c := &cobra.Command{Use: "finger", Short: "Put a finger on the simulated fingerprint reader, or take it off"}
-	var d simDir
+	d := simDir{app: a}
 	var hold time.Duration
 	present := &cobra.Command{
 		Use:   "present NAME|unknown [--hold DURATION]",
@@ -106,7 +70,7 @@ func capital(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 func (a *app) simReaderCmd() *cobra.Command {
 	c := &cobra.Command{Use: "reader", Short: "Plug, unplug, reset or inspect the simulated fingerprint reader"}
-	var d simDir
+	d := simDir{app: a}
 	simple := func(use, short, done string, f func(dir string) error) *cobra.Command {
 		return d.flags(&cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: func(*cobra.Command, []string) error {

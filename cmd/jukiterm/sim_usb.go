@@ -22,7 +22,7 @@ func (a *app) simUSBCmd() *cobra.Command {
 			"jukitermd sees each change within 20 ms. Unplugging or locking a stick in use loses\n" +
 			"what jukitermd had not yet made durable on it, as with a real stick.",
 	}
-	var d simDir
+	d := simDir{app: a}
 	var serial string
 	serialFlag := func(c *cobra.Command) *cobra.Command {
 		c.Flags().StringVar(&serial, "serial", "", "the stick's serial number (required)")

@@ -21,6 +21,7 @@ import (
 	"jukiterm/cmd/internal/hw"
 	"jukiterm/daemon"
 	"jukiterm/daemon/config"
+	"jukiterm/daemon/statelock"
 	"jukiterm/store"
 	"jukiterm/systemd"
 )
@@ -51,6 +52,16 @@ func run(args []string) int {
 		return fail(2, "%v", err)
 	}
 	level.Set(*cfg.Level())
+	// One jukitermd per state directory, and none while an offline command works on
+	// it: the lock comes before swtpm, the HSM or a socket is touched.
+	lock, err := statelock.Acquire(cfg.StateDir, statelock.Daemon)
+	if err != nil {
+		return fail(1, "%v%s", err, lockAdvice(err))
+	}
+	defer lock.Release()
+	if err := hw.CheckModes(cfg); err != nil {
+		return fail(1, "%v", err)
+	}
 	systemd.Status("opening the HSM and the TPM")
 	keys, err := hw.Open(cfg)
 	if err != nil {
@@ -127,7 +138,11 @@ func run(args []string) int {
 	var background sync.WaitGroup // stopped before the store closes
 	defer func() { stopCheckpoints(); background.Wait() }()
 	background.Go(func() { signCheckpoints(cpCtx, st, cfg, signer, log) })
-	background.Go(func() { mirrorLog(cpCtx, st, log) })
+	mirrorLevel := slog.LevelInfo
+	if *demo > 0 {
+		mirrorLevel = slog.LevelDebug
+	}
+	background.Go(func() { mirrorLog(cpCtx, st, log, mirrorLevel) })
 	background.Go(func() { watchDisk(cpCtx, filepath.Dir(cfg.Database), log) })
 	systemd.Status("opening the fingerprint reader")
 	reader, err := hw.OpenReader(cfg, keys.Token)
@@ -205,6 +220,18 @@ func run(args []string) int {
 	}
 	log.Info("stopped cleanly")
 	return 0
+}
+
+// lockAdvice says what to do when the state lock is held by another process.
+func lockAdvice(err error) string {
+	var be *statelock.BusyError
+	switch {
+	case !errors.As(err, &be):
+		return ""
+	case be.Daemon():
+		return ". Nothing of it was touched. What to do: use the jukitermd that runs (its socket is in the configuration), or stop it first (`systemctl stop jukitermd.socket jukitermd.service`, or Ctrl-C where it was started)"
+	}
+	return ". Nothing of it was touched. What to do: let that command finish, then start jukitermd again"
 }
 
 // reload reads the configuration again on SIGHUP and applies what can change live; a

@@ -11,10 +11,11 @@ import (
 	"jukiterm/systemd"
 )
 
-// mirrorLog writes a summary of each new operation-log entry to the journal: its
-// index, time, operator and action, never its details or personal values (those stay
-// in the log, keyed).
-func mirrorLog(ctx context.Context, st *store.Store, log *slog.Logger) {
+// mirrorLog writes a summary of each new operation-log entry to the journal at level:
+// its index, time, operator and action, never its details or personal values (those
+// stay in the log, keyed). A demo run (`make run`) mirrors at debug level, so that its
+// screen shows the hints rather than a line per entry.
+func mirrorLog(ctx context.Context, st *store.Store, log *slog.Logger, level slog.Level) {
 	next := st.LogSize()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -33,7 +34,7 @@ func mirrorLog(ctx context.Context, st *store.Store, log *slog.Logger) {
 				break
 			}
 			for _, e := range es {
-				log.Info("operation", "entry", e.Index, "at", e.At.Format(time.RFC3339), "operator", e.Operator, "action", e.Action)
+				log.Log(ctx, level, "operation", "entry", e.Index, "at", e.At.Format(time.RFC3339), "operator", e.Operator, "action", e.Action)
 			}
 			next = es[len(es)-1].Index + 1
 		}

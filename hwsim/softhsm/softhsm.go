@@ -127,7 +127,10 @@ func initUserPIN(p *pkcs11.Ctx, label, soPIN, userPIN string) error {
 func Open(dir, label string) (Token, error) {
 	t := Token{Dir: dir, Label: label, PINFile: filepath.Join(dir, "user.pin")}
 	if _, err := os.Stat(t.PINFile); err != nil {
-		return t, fmt.Errorf("no SoftHSM2 token in %s: %w", dir, err)
+		if es, _ := os.ReadDir(filepath.Join(dir, "tokens")); len(es) > 0 {
+			return t, fmt.Errorf("the simulated HSM's PIN file %s is missing, so its token in %s cannot be opened: put the file back from a copy of the state directory, or make a new state with `jukiterm init --state`: %w", t.PINFile, dir, err)
+		}
+		return t, fmt.Errorf("no SoftHSM2 token in %s (make a new state with `jukiterm init --state`): %w", dir, err)
 	}
 	return t, nil
 }

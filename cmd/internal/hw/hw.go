@@ -157,6 +157,8 @@ func advice(err error) string {
 		return "the machine's boot state has changed since the storage key was sealed: if the change was planned, an administrator restores access with `jukiterm keys recover` and the recovery secret; if not, report it as a possible tampering"
 	case errors.Is(err, hsm.ErrOtherTPM):
 		return "the TPM was replaced or cleared: an administrator restores access with `jukiterm keys recover` and the recovery secret"
+	case errors.Is(err, hsm.ErrPINFile):
+		return "put the HSM token's user PIN, alone on one line, in the file named by pin-source in the hsm key of the configuration, owned by the user jukitermd runs as and mode 0600 (`chmod 0600 FILE`)"
 	case errors.Is(err, hsm.ErrPIN):
 		return "the HSM refused the PIN: check the file named by pin-source in the hsm key of the configuration"
 	case errors.Is(err, hsm.ErrNoToken):
