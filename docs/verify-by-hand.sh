@@ -5,6 +5,12 @@
 # run. The byte layouts are in docs/backup.md, docs/provision.md and docs/oplog.md.
 #
 # usage: verify-by-hand.sh -k SIGNING_PUB.pem [options]
+#   -K STORAGE_KEY              the state directory's storage.key (for -r and -t)
+#   -r SECRET                   the recovery secret as shown (dashes allowed): it must open
+#                               the recovery part of -K and of the -b backup's manifest
+#                               with age alone (docs/keys.md)
+#   -t TPM_SOCKET               the (simulated) TPM's command socket: the storage key of -K
+#                               must be sealed to the TPM's current PCR values (tpm2-tools)
 #   -b BACKUP -B AGE_IDENTITY   a .backup file and an identity of backup_recipients
 #   -p DIR -P AGE_IDENTITY      a provision's directory on the medium and the
 #                               recipient's identity
@@ -17,9 +23,12 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-key= backup= backup_id= prov= prov_id= cps= proofs= incl=
-while getopts k:b:B:p:P:c:s:i: opt; do
+key= backup= backup_id= prov= prov_id= cps= proofs= incl= keyfile= secret= tpm=
+while getopts k:b:B:p:P:c:s:i:K:r:t: opt; do
 	case $opt in
+	K) keyfile=$OPTARG ;;
+	r) secret=$OPTARG ;;
+	t) tpm=$OPTARG ;;
 	k) key=$OPTARG ;;
 	b) backup=$OPTARG ;;
 	B) backup_id=$OPTARG ;;
@@ -28,7 +37,7 @@ while getopts k:b:B:p:P:c:s:i: opt; do
 	c) cps="$cps $OPTARG" ;;
 	s) proofs="$proofs $OPTARG" ;;
 	i) incl="$incl $OPTARG" ;;
-	*) echo "usage: $0 -k SIGNING_PUB.pem [-b BACKUP -B IDENTITY] [-p DIR -P IDENTITY] [-c CP]... [-s PROOF]... [-i PROOF]..." >&2; exit 2 ;;
+	*) echo "usage: $0 -k SIGNING_PUB.pem [-b BACKUP -B IDENTITY] [-p DIR -P IDENTITY] [-c CP]... [-s PROOF]... [-i PROOF]... [-K KEYFILE [-r SECRET] [-t TPM_SOCKET]]" >&2; exit 2 ;;
 	esac
 done
 [ -n "$key" ] || { echo "give the terminal's public key: -k signing.pub" >&2; exit 2; }
@@ -42,6 +51,25 @@ u() { od -An -v -tu1 -j "$3" -N "$1" "$2" | awk '{for (i = 1; i <= NF; i++) n = 
 # field JSONFILE PATH: a JSON value (sqlite3's JSON functions).
 field() { sqlite3 -batch :memory: "SELECT json_extract(readfile('$1'), '$2')"; }
 sha() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
+# recovery JSONFILE PREFIX WHAT: the recovery part at PREFIX of a key file or manifest
+# must open with the recovery secret (age reads a passphrase only from a terminal:
+# script(1) gives it one) and hold a 32-byte storage key.
+recovery() {
+	r="$work/recovery"
+	rm -rf "$r" && mkdir "$r"
+	field "$1" "$2.recovery_identity" | base64 -d >"$r/identity.age"
+	field "$1" "$2.recovery" | base64 -d >"$r/key.age"
+	# The passphrase is the secret as shown, without dashes or spaces, in upper case.
+	pass=$(printf '%s' "$secret" | tr -d ' -' | tr '[:lower:]' '[:upper:]')
+	printf '%s\n' "$pass" | script -qec "age -d -o '$r/identity.txt' '$r/identity.age'" /dev/null >/dev/null 2>&1 || true
+	[ -s "$r/identity.txt" ] || fail "$3: the recovery secret does not open its recovery identity"
+	[ "$(age-keygen -y "$r/identity.txt")" = "$(field "$1" "$2.recovery_recipient")" ] ||
+		fail "$3: the recovery identity is not the recovery recipient it names"
+	age -d -i "$r/identity.txt" "$r/key.age" >"$r/key.bin" 2>/dev/null || fail "$3: its storage key does not decrypt with the recovery identity"
+	[ "$(wc -c <"$r/key.bin")" -eq 32 ] || fail "$3: its recovered storage key is not 32 bytes"
+	rm -rf "$r"
+	ok "$3: the recovery secret opens the recovery identity; the storage key decrypts (32 bytes)"
+}
 
 # --- A backup: split, signature, payload hash, decryption, the SQLite copy ---------
 if [ -n "$backup" ]; then
@@ -75,6 +103,26 @@ if [ -n "$backup" ]; then
 	want="$(field "$b/manifest.json" '$.update_seq') $(field "$b/manifest.json" '$.persons') $(field "$b/manifest.json" '$.persons_removed') $(field "$b/manifest.json" '$.schema_version')"
 	[ "$got" = "$want" ] || fail "$backup: the copy holds update_seq, persons, removed, schema $got; the manifest says $want"
 	ok "backup payload decrypts; integrity ok; update_seq persons removed schema = $got as the manifest says"
+	[ -z "$secret" ] || recovery "$b/manifest.json" '$.storage_key' "$backup"
+fi
+
+# --- The key file: the recovery secret, and the seal to the TPM's PCRs -------------
+if [ -n "$secret$tpm" ]; then
+	[ -n "$keyfile" ] || fail "-r and -t need the key file: -K storage.key"
+	[ -z "$secret" ] || recovery "$keyfile" '$' "$keyfile"
+fi
+if [ -n "$tpm" ]; then
+	export TPM2TOOLS_TCTI="swtpm:path=$tpm"
+	field "$keyfile" '$.sealed.public' | base64 -d >"$work/sealed.pub"
+	# The sealed object's policy (TPM2B_PUBLIC) against a PolicyPCR digest the TPM
+	# computes over its current values of the PCRs the key file names.
+	want=$(tpm2_print -t TPM2B_PUBLIC "$work/sealed.pub" | sed -n 's/^authorization policy: //p')
+	pcrs=$(sqlite3 -batch :memory: "SELECT group_concat(value, ',') FROM json_each(readfile('$keyfile'), '$.sealed.pcrs')")
+	[ -n "$want" ] && [ -n "$pcrs" ] || fail "$keyfile: no sealed object with a PCR policy"
+	tpm2_createpolicy --policy-pcr -l "sha256:$pcrs" -L "$work/policy" >/dev/null || fail "tpm2_createpolicy over $tpm"
+	got=$(od -An -v -tx1 "$work/policy" | tr -d ' \n')
+	[ "$got" = "$want" ] || fail "$keyfile: sealed to the PCR policy $want, but the TPM's PCRs sha256:$pcrs now give $got"
+	ok "storage key sealed to the TPM's current PCRs sha256:$pcrs (policy $got)"
 fi
 
 # --- A provision on a medium: manifest signature, every file's hash, decryption ------

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,7 +20,7 @@ import (
 // docs/verify-by-hand.sh (age, openssl, sqlite3 and a verifier built from
 // golang.org/x/mod alone); then the script must fail on a changed byte of each.
 func TestVerifyByHand(t *testing.T) {
-	for _, tool := range []string{"age", "openssl", "sqlite3", "go"} {
+	for _, tool := range []string{"age", "age-keygen", "openssl", "sqlite3", "go", "script", "tpm2_print", "tpm2_createpolicy"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is not installed (make deps installs it): %v", tool, err)
 		}
@@ -27,8 +28,14 @@ func TestVerifyByHand(t *testing.T) {
 	bin := binaries(t)
 	root := t.TempDir()
 	state := filepath.Join(root, "state")
-	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
+	r := cli(t, bin, "", "init", "--state", state, "--demo")
+	if r.code != 0 {
 		t.Fatalf("init: %+v", r)
+	}
+	lines := strings.Fields(strings.TrimSpace(r.stdout))
+	secret := lines[len(lines)-1] // shown last, as ABCD-EFGH-…
+	if len(secret) != 39 || strings.Count(secret, "-") != 7 {
+		t.Fatalf("init did not end with the recovery secret: %q", r.stdout)
 	}
 	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
 	b, _ := os.ReadFile(conf)
@@ -42,7 +49,7 @@ func TestVerifyByHand(t *testing.T) {
 
 	// A provision on a simulated stick (as TestProvisionEndToEnd), and a backup.
 	resFile := filepath.Join(root, "residents.jsonl")
-	r := cli(t, bin, "", "sim", "gen", "residents", "--count", "20", "--seed", "9")
+	r = cli(t, bin, "", "sim", "gen", "residents", "--count", "20", "--seed", "9")
 	os.WriteFile(resFile, []byte(r.stdout), 0o600)
 	var first map[string]any
 	json.Unmarshal([]byte(strings.SplitN(r.stdout, "\n", 2)[0]), &first)
@@ -96,7 +103,7 @@ func TestVerifyByHand(t *testing.T) {
 	art := filepath.Join(root, "artifacts")
 	os.Mkdir(art, 0o700)
 	args := []string{"-k", filepath.Join(state, "signing.pub"), "-b", made.Path, "-B", filepath.Join(state, "backup-identity.txt"),
-		"-p", provDir, "-P", idFile}
+		"-p", provDir, "-P", idFile, "-K", filepath.Join(state, "storage.key"), "-r", secret, "-t", filepath.Join(state, "tpm", "tpm.sock")}
 	for _, cp := range cps {
 		args = append(args, "-c", cp)
 	}
@@ -130,7 +137,7 @@ func TestVerifyByHand(t *testing.T) {
 	}
 	start := time.Now()
 	out, err := script(args...)
-	if err != nil || !strings.Contains(out, "All checks passed.") || strings.Count(out, "OK") != 5+2*len(cps) {
+	if err != nil || !strings.Contains(out, "All checks passed.") || strings.Count(out, "OK") != 8+2*len(cps) {
 		t.Fatalf("verify-by-hand.sh: %v\n%s", err, out)
 	}
 	t.Logf("verify-by-hand.sh ran in %v:\n%s", time.Since(start), out)
@@ -166,6 +173,27 @@ func TestVerifyByHand(t *testing.T) {
 		return dir
 	}
 	newestCP := cps[len(cps)-1]
+	keyFile := filepath.Join(state, "storage.key")
+	tpmSocket := filepath.Join(state, "tpm", "tpm.sock")
+	otherSecret := []byte(secret)
+	otherSecret[0] = map[bool]byte{true: 'B', false: 'A'}[otherSecret[0] == 'A']
+	// The sealed object's authPolicy starts at byte 12 of its TPM2B_PUBLIC (size, type,
+	// nameAlg, attributes, the policy's size).
+	policyChanged := func() string {
+		var kf map[string]any
+		b, _ := os.ReadFile(keyFile)
+		if err := json.Unmarshal(b, &kf); err != nil {
+			t.Fatal(err)
+		}
+		sealed := kf["sealed"].(map[string]any)
+		pub, _ := base64.StdEncoding.DecodeString(sealed["public"].(string))
+		pub[14] ^= 0x01
+		sealed["public"] = base64.StdEncoding.EncodeToString(pub)
+		b, _ = json.Marshal(kf)
+		f := filepath.Join(t.TempDir(), "storage.key")
+		os.WriteFile(f, b, 0o600)
+		return f
+	}
 	var others []string
 	for _, cp := range cps[:len(cps)-1] {
 		others = append(others, "-c", cp)
@@ -185,6 +213,9 @@ func TestVerifyByHand(t *testing.T) {
 		{"checkpoint root", []string{"-c", changed(newestCP, func(b []byte) int { return bytes.Index(b, []byte("\n\n")) - 5 })}},
 		{"checkpoint signature", []string{"-c", changed(newestCP, func(b []byte) int { return len(b) - 8 })}},
 		{"consistency proof", nil}, // below
+		{"recovery secret (key file)", []string{"-K", keyFile, "-r", string(otherSecret)}},
+		{"recovery secret (backup)", []string{"-b", made.Path, "-B", filepath.Join(state, "backup-identity.txt"), "-r", string(otherSecret)}},
+		{"sealed policy", []string{"-K", policyChanged(), "-t", tpmSocket}},
 		{"inclusion leaf index", []string{"-c", newestCP, "-i", changed(inclusion, near(`"leaf_bytes"`))}},
 		{"inclusion leaf", []string{"-c", newestCP, "-i", changed(inclusion, nearAt(`"leaf_bytes"`, 40))}},
 		{"inclusion proof", []string{"-c", newestCP, "-i", changed(inclusion, near(`"proof"`))}},
