@@ -52,7 +52,7 @@ func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, si
 		due, err := st.NeedsCheckpoint(ctx, cfg.CheckpointEvery, time.Duration(cfg.CheckpointSeconds)*time.Second)
 		if err != nil || !due {
 			if unexported != nil { // a quiet log: export the last one again
-				unexported = exportCheckpoint(cfg, unexported, st, log)
+				unexported = exportCheckpoint(cfg, unexported, log)
 				if unexported != nil {
 					retryAt = time.Now().Add(checkpointRetry)
 				}
@@ -75,7 +75,7 @@ func signCheckpoints(ctx context.Context, st *store.Store, cfg config.Config, si
 			continue
 		}
 		lastErr = ""
-		if unexported = exportCheckpoint(cfg, msg, st, log); unexported != nil {
+		if unexported = exportCheckpoint(cfg, msg, log); unexported != nil {
 			retryAt = time.Now().Add(checkpointRetry)
 		}
 	}
@@ -97,7 +97,9 @@ func finalCheckpoint(st *store.Store, cfg config.Config, signer *store.NoteSigne
 			"what_to_do", "an auditor runs `jukiterm audit verify` after the next start and reports a failure")
 		return
 	}
-	if exportCheckpoint(cfg, msg, st, log) != nil {
+	if exportCheckpoint(cfg, msg, log) == nil {
+		log.Info("the operation log's checkpoint at this stop is exported", "dir", cfg.CheckpointDir, "entries", st.LogSize())
+	} else {
 		log.Error("the checkpoint signed at this stop was not exported: the operation log's newest entries are covered only by the checkpoint recorded in the identity file",
 			"what_to_do", "fix the checkpoint directory before the next start; jukitermd exports its checkpoints again as they are signed")
 	}
@@ -105,14 +107,15 @@ func finalCheckpoint(st *store.Store, cfg config.Config, signer *store.NoteSigne
 
 // exportCheckpoint writes msg to the checkpoint directory; it returns msg if that
 // failed (to be tried again), nil if it is there.
-func exportCheckpoint(cfg config.Config, msg []byte, st *store.Store, log *slog.Logger) []byte {
+func exportCheckpoint(cfg config.Config, msg []byte, log *slog.Logger) []byte {
 	path, err := store.ExportCheckpoint(cfg.CheckpointDir, msg)
 	if err != nil {
 		log.Error("export a checkpoint of the operation log (tried again each minute)", "err", err, "dir", cfg.CheckpointDir,
 			"what_to_do", "check the checkpoint directory's medium, space and permissions")
 		return msg
 	}
-	log.Info("operation log checkpoint signed and exported", "file", path, "entries", st.LogSize())
+	// Routine (every checkpoint_seconds on a busy terminal): the file is the record.
+	log.Debug("operation log checkpoint signed and exported", "file", path)
 	return nil
 }
 
