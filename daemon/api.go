@@ -61,10 +61,11 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc(rt.pattern, s.guard(rt.act, rt.handler(s)))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close") // its body is not waited for
 		writeError(w, &api.Error{Status: http.StatusNotFound, Kind: api.KindNotFound,
 			Message: "no such API call: " + r.Method + " " + r.URL.Path + " (client and daemon versions differ?)"})
 	})
-	return mux
+	return bounded(mux)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +78,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&q); err != nil {
 		writeError(w, badRequest("the search request is not valid JSON: "+err.Error()))
+		return
+	}
+	if err := readToEnd(dec); err != nil {
+		writeError(w, err)
 		return
 	}
 	if err := q.Normalize(s.store.Prefecture()); err != nil {

@@ -214,6 +214,7 @@ func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 		w, r = limitBody(w, r, a)
 		c, err := s.authorize(r, a)
 		if err != nil {
+			w.Header().Set("Connection", "close") // a denied call's body is not waited for
 			s.log.Warn("request denied", "action", string(a), "uid", peerOf(r).UID, "pid", peerOf(r).PID, "operator", c.Operator, "reason", err.Error())
 			if s.store != nil && peerOf(r).Known && s.logDenial(c, peerOf(r).UID) {
 				// Under the operator whose token it was, if any; a caller without a

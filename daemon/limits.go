@@ -1,13 +1,10 @@
 package daemon
 
 import (
+	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Time limits of the local API's connections, so that a client that sends slowly,
@@ -49,6 +46,7 @@ func limitBody(w http.ResponseWriter, r *http.Request, a action) (http.ResponseW
 	b := &deadlineBody{ReadCloser: r.Body, rc: rc}
 	if streamedBody[a] {
 		b.each = StreamReadTimeout
+		rc.SetReadDeadline(time.Now().Add(b.each)) // also before the first read
 	} else {
 		rc.SetReadDeadline(time.Now().Add(BodyTimeout))
 	}
@@ -101,25 +99,25 @@ func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // reader while another holds it; more are refused at once ("the reader is busy").
 var MaxReaderWaiters = 4
 
-var raiseOnce sync.Once
-
-// raiseFileLimit raises the soft limit of open files to the hard limit, once: each
-// connection is a file descriptor.
-func raiseFileLimit(log *slog.Logger) {
-	raiseOnce.Do(func() {
-		var l unix.Rlimit
-		if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
-			log.Warn("the limit of open files could not be read", "err", err)
-			return
+// bounded gives every request with a body BodyTimeout to send it, before any route
+// is chosen: the guard then sets each call's own limit (limitBody), and a request that
+// reaches no guarded route (an unknown path or method) cannot hold its connection
+// either.
+func bounded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyTimeout))
 		}
-		if l.Cur < l.Max {
-			l.Cur = l.Max
-			if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &l); err != nil {
-				log.Warn("the limit of open files could not be raised to the hard limit", "limit", l.Cur, "err", err,
-					"what_to_do", "set LimitNOFILE= in the systemd unit")
-				return
-			}
-		}
-		log.Debug("open files limit", "limit", l.Cur)
+		h.ServeHTTP(w, r)
 	})
+}
+
+// readToEnd reads what follows a call's JSON body: only white space may (the body is
+// then read to its end, which lifts its read deadline, see deadlineBody).
+func readToEnd(dec *json.Decoder) error {
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err != io.EOF {
+		return badRequest("the request has more than one JSON value, or did not end: send exactly one")
+	}
+	return nil
 }

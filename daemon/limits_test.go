@@ -100,6 +100,26 @@ func TestSlowBodyAndIdleConnectionsAreClosed(t *testing.T) {
 		t.Errorf("a slow body was not closed in %s", took)
 	}
 
+	// Bodies that no handler reads: a denied ingest or provision (no session), an
+	// unknown path, a method no route has. Each connection is answered or closed
+	// within the body's time, never held.
+	for _, head := range []string{
+		"POST /v1/ingest HTTP/1.1\r\nHost: jukitermd\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n",
+		"POST /v1/provisions HTTP/1.1\r\nHost: jukitermd\r\nContent-Length: 1000\r\n\r\n{",
+		"POST /nope HTTP/1.1\r\nHost: jukitermd\r\nContent-Length: 1000\r\n\r\n{",
+		"PUT /v1/search HTTP/1.1\r\nHost: jukitermd\r\nContent-Length: 1000\r\n\r\n{",
+	} {
+		c, err := net.Dial("unix", f.socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprint(c, head)
+		if took, ok := closedWithin(c, 5*time.Second); !ok {
+			t.Errorf("%.30q…: the connection was still held after %s", head, took)
+		}
+	}
+
 	c2, err := net.Dial("unix", f.socket)
 	if err != nil {
 		t.Fatal(err)

@@ -259,7 +259,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		// an unknown token (it tells nothing about the session).
 		s.log.Warn("request denied", "action", string(actLogout), "uid", peerOf(r).UID, "pid", peerOf(r).PID,
 			"reason", "the token is another Unix user's session")
-		if err := s.record(r, "access.denied", map[string]any{"action": string(actLogout), "uid": peerOf(r).UID,
+		if !s.logDenial(caller{}, peerOf(r).UID) {
+			// Beyond the rate limit: counted in an access.limited entry.
+		} else if err := s.record(r, "access.denied", map[string]any{"action": string(actLogout), "uid": peerOf(r).UID,
 			"reason": "the session token presented belongs to another Unix user: nothing was ended"}); err != nil {
 			s.log.Error("a refused sign-out not recorded", "err", err)
 		}
@@ -285,5 +287,5 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return badRequest("the request is not valid JSON for this call: " + err.Error())
 	}
-	return nil
+	return readToEnd(dec)
 }

@@ -34,6 +34,10 @@ func (s *Server) provisionRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("the provision request did not arrive whole, nothing was done: "+err.Error()))
 		return
 	}
+	if err := readToEnd(dec); err != nil {
+		writeError(w, err)
+		return
+	}
 	sum := sha256.Sum256(req.Request)
 	reqSum := hex.EncodeToString(sum[:])
 	// Logged before anything is looked up: a provision the log cannot name is not made.

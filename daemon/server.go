@@ -105,7 +105,6 @@ func (s *Server) SetConnectionLimit(n int) {
 // Serve answers requests on l until Shutdown. Connections beyond the limit per Unix
 // user are closed at accept.
 func (s *Server) Serve(l net.Listener) error {
-	raiseFileLimit(s.log)
 	err := s.http.Serve(newPeerListener(l, s.connLimit, s.log))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
