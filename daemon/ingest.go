@@ -30,7 +30,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	total, _ := strconv.Atoi(r.Header.Get(api.HeaderIngestLines)) // for progress only
 	operator := callerOf(r).Operator
 	if operator == "" {
-		operator = fmt.Sprintf("uid %d", peerOf(r).UID)
+		operator = uidName(peerOf(r).UID)
 	}
 	// Progress goes out while the body still comes in.
 	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
@@ -46,8 +46,8 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	res, err := s.store.Ingest(r.Context(), r.Body, store.IngestOptions{
-		Source:     source,
-		OperatorID: operator,
+		Source:      source,
+		LogOperator: operator, // 操作者ＩＤ stays "system": the notifications are the CS's
 		Committed: func(lines int, _ *store.IngestResult) {
 			send(api.IngestEvent{Progress: &api.Progress{Lines: lines, Total: total}})
 		},

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"fmt"
 	"net/http"
 
 	"jukiterm/daemon/api"
@@ -14,7 +13,7 @@ import (
 func (s *Server) record(r *http.Request, action string, detail map[string]any, keyed ...store.Keyed) error {
 	operator := callerOf(r).Operator
 	if operator == "" {
-		operator = fmt.Sprintf("uid %d", peerOf(r).UID)
+		operator = uidName(peerOf(r).UID)
 	}
 	if _, err := s.store.Log(r.Context(), store.Entry{Operator: operator, Action: action, Detail: detail, Keyed: keyed}); err != nil {
 		s.log.Error("the operation log could not record an operation: refused", "action", action, "err", err)

@@ -36,9 +36,12 @@ type Rejection struct {
 type IngestOptions struct {
 	// BatchSize is the number of lines applied in one transaction; default 1000.
 	BatchSize int
-	// OperatorID is recorded as 操作者ＩＤ and as the operator of the ingest's entries
-	// in the operation log; default "system" (municipality CS updates).
+	// OperatorID is recorded as 操作者ＩＤ; default "system" (municipality CS updates,
+	// also when staff ingest a CS's file).
 	OperatorID string
+	// LogOperator is the operator of the ingest's entries in the operation log (who
+	// sent the file); default OperatorID.
+	LogOperator string
 	// Source is the SHA-256 (lower-case hex) the sender declares for the whole input.
 	// It names the input so that an interrupted ingest of it resumes where it stopped
 	// (the lines already durable are checked against the digest recorded for them
@@ -78,6 +81,9 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 	}
 	if o.OperatorID == "" {
 		o.OperatorID = "system"
+	}
+	if o.LogOperator == "" {
+		o.LogOperator = o.OperatorID
 	}
 	res := IngestResult{Rejections: []Rejection{}}
 	if err := s.beginIngest(); err != nil {
@@ -126,7 +132,7 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 		if len(batch) == 0 {
 			continue
 		}
-		if err := s.applyBatch(batch, lineNo, lr.sum(), o.OperatorID, run.id, &res); err != nil {
+		if err := s.applyBatch(batch, lineNo, lr.sum(), o.OperatorID, o.LogOperator, run.id, &res); err != nil {
 			return res, err
 		}
 		if o.Committed != nil {
@@ -191,7 +197,7 @@ type line struct {
 
 // applyBatch applies lines in one transaction and adds their outcome to res only once
 // the transaction is durable.
-func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator string, run int64, res *IngestResult) error {
+func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator, logOperator string, run int64, res *IngestResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	startSeq, startID, mark := s.seq, s.lastID, s.logMark()
@@ -206,7 +212,7 @@ func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator str
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	a := &applier{s: s, kr: s.keys(), tx: tx, operator: operator, run: run, now: time.Now().UTC().Format(time.RFC3339Nano)}
+	a := &applier{s: s, kr: s.keys(), tx: tx, operator: operator, logOp: logOperator, run: run, now: time.Now().UTC().Format(time.RFC3339Nano)}
 	var part IngestResult
 	for _, l := range batch {
 		if err := a.one(l, &part); err != nil {
@@ -226,7 +232,7 @@ func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator str
 		undo(tx)
 		return fmt.Errorf("record progress: %w", err)
 	}
-	for _, e := range ingestEntries(batch, lineNo, operator, run, &part, a.keyed.list) {
+	for _, e := range append(ingestEntries(batch, lineNo, logOperator, run, &part, a.keyed.list), a.probes...) {
 		if _, err := s.appendInTx(tx, e); err != nil {
 			undo(tx)
 			return fmt.Errorf("the batch is not applied: %w", err)
@@ -249,7 +255,9 @@ type applier struct {
 	kr       *keyring // the current keys only: no ingest runs during a key rotation
 	tx       *sql.Tx
 	operator string
-	run      int64 // the ingests row, 0 if untracked
+	logOp    string  // who sent the lines (the operation log's operator)
+	probes   []Entry // ingest.probe entries for this batch
+	run      int64   // the ingests row, 0 if untracked
 	now      string
 	stmts    map[string]*sql.Stmt // this transaction's statements
 	keyed    keyedSet             // the codes of the batch's lines, for the operation log
@@ -325,5 +333,10 @@ func (a *applier) reject(l line, n *record.Notification, v *record.Violation, re
 	}
 	res.Rejected++
 	res.Rejections = append(res.Rejections, Rejection{Line: l.no, ID: id, Rule: v.Rule, Message: v.Message})
+	if n != nil {
+		if count := a.s.probes.rejected(a.logOp, n.ResidentCode, v.Rule, time.Now()); count > 0 {
+			a.probes = append(a.probes, probeEntry(a.logOp, n.ResidentCode, count))
+		}
+	}
 	return nil
 }

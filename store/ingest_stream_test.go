@@ -177,7 +177,7 @@ func TestIngestLoggedWithKeyedCodes(t *testing.T) {
 	for i := 10; i < 700; i++ {
 		ns = append(ns, person(i))
 	}
-	res, err := s.Ingest(context.Background(), bytes.NewReader(lines(ns...)), IngestOptions{OperatorID: "admin"})
+	res, err := s.Ingest(context.Background(), bytes.NewReader(lines(ns...)), IngestOptions{LogOperator: "admin"})
 	if err != nil || res.Rejected != 3 {
 		t.Fatalf("%+v %v", res, err)
 	}

@@ -43,10 +43,11 @@ type Options struct {
 // Store is an open identity file. Its methods are safe for concurrent use: writes are
 // serialised, reads run in parallel on their own connections (WAL).
 type Store struct {
-	path string
-	opt  Options
-	w    *sql.DB // one connection, every write
-	r    *sql.DB // read-only connections
+	probes probeWatch // ingest_probe.go
+	path   string
+	opt    Options
+	w      *sql.DB // one connection, every write
+	r      *sql.DB // read-only connections
 
 	kr      atomic.Pointer[keyring] // the keys in force; replaced as a rotation begins and ends
 	readers sync.RWMutex            // held for reading by every search (see readKeys)

@@ -16,6 +16,11 @@ type Lookup interface {
 // the file (DOMAIN.md "Logic checks on an update"). It returns the person's record
 // before the change (found reports whether there was one), or the violated rule.
 func Logic(n *Notification, l Lookup) (old Record, found bool, v *Violation, err error) {
+	// What the notification alone shows is judged before the file is looked at, so
+	// that a notification bound to fail anyway cannot ask the file questions.
+	if n.NewResidentCode != nil && *n.NewResidentCode == n.ResidentCode {
+		return old, false, violate(RuleDuplicateResidentCode, "the new 住民票コード is the same as the code it replaces: nothing would change"), nil
+	}
 	old, found, err = l.ByCode(n.ResidentCode)
 	if err != nil {
 		return old, found, nil, err
@@ -49,9 +54,6 @@ func Logic(n *Notification, l Lookup) (old Record, found bool, v *Violation, err
 		}
 	}
 	if n.NewResidentCode != nil {
-		if *n.NewResidentCode == n.ResidentCode {
-			return old, found, violate(RuleDuplicateResidentCode, "the new 住民票コード is the person's current code: nothing would change"), nil
-		}
 		if v, err := codeTaken(*n.NewResidentCode, l); v != nil || err != nil {
 			return old, found, v, err
 		}
@@ -78,13 +80,8 @@ func enteringChecks(n *Notification, old Record, found bool, l Lookup) (*Violati
 func existingChecks(n *Notification, old Record, found bool, l Lookup) (*Violation, error) {
 	switch {
 	case !found:
-		former, err := l.FormerCode(n.ResidentCode)
-		if err != nil {
-			return nil, err
-		}
-		if former {
-			return violate(RuleUnknownPerson, "%s for 住民票コード %s, which was replaced by 住民票コード変更: send it under the person's current code", n.Reason, n.ResidentCode), nil
-		}
+		// Not "was replaced by 住民票コード変更" either: whether a code was ever
+		// another's is the file's, not the notification's.
 		return violate(RuleUnknownPerson, "%s for 住民票コード %s, which is not in the file", n.Reason, n.ResidentCode), nil
 	case old.Removed:
 		return violate(RuleRemovedPerson, "%s for a person removed from the register (消除者)", n.Reason), nil

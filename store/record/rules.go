@@ -38,6 +38,15 @@ var RuleIDs = []string{
 	RuleBadMyNumber, RuleBadMunicipality, RuleBadDate, RuleBadKana, RuleBadSex,
 }
 
+// FileRules are the rules whose outcome depends on what the file holds (the logic
+// checks): repeated rejections under them for one person may be someone probing the
+// file through the answers (store: ingest.probe).
+var FileRules = map[string]bool{
+	RuleEnteringCurrentResident: true, RuleEnteringDeceased: true, RuleUnknownPerson: true,
+	RuleRemovedPerson: true, RuleWrongMunicipality: true, RuleChangedBeforeBirth: true,
+	RuleOutOfOrder: true, RuleDuplicateMyNumber: true, RuleDuplicateResidentCode: true,
+}
+
 // Violation is a failed check: the rule id and a message for people.
 type Violation struct {
 	Rule    string
