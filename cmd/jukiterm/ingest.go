@@ -94,8 +94,8 @@ func (a *app) ingestCmd() *cobra.Command {
 // openNotifications opens a notification file and, when it is a regular file, reads
 // it once for its SHA-256 and line count (which name it to jukitermd, so that an
 // interrupted ingest of it resumes) and rewinds it. A pipe is sent unnamed.
-func openNotifications(path string) (f *os.File, sum string, lines int, err error) {
-	f, err = os.Open(path)
+func openNotifications(path string) (r io.ReadCloser, sum string, lines int, err error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -130,7 +130,14 @@ func openNotifications(path string) (f *os.File, sum string, lines int, err erro
 		f.Close()
 		return nil, "", 0, err
 	}
-	return f, hex.EncodeToString(h.Sum(nil)), lines, nil
+	// Exactly the bytes hashed: a file that grows meanwhile sends what was named.
+	return limitedFile{io.LimitReader(f, size), f}, hex.EncodeToString(h.Sum(nil)), lines, nil
+}
+
+// limitedFile reads a prefix of a file and closes the file.
+type limitedFile struct {
+	io.Reader
+	io.Closer
 }
 
 // writeRejections writes every rejection to path, one JSON object per line.
