@@ -83,6 +83,8 @@ install: $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm
 	$(PKGDIR)/jukiterm completion bash > $(DESTDIR)/usr/share/bash-completion/completions/jukiterm
 	install -d $(DESTDIR)/usr/share/doc/jukiterm
 	install -m 0644 README.md docs/*.md $(DESTDIR)/usr/share/doc/jukiterm/
+	install -m 0755 docs/verify-by-hand.sh $(DESTDIR)/usr/share/doc/jukiterm/verify-by-hand.sh
+	install -D -m 0644 -t $(DESTDIR)/usr/share/doc/jukiterm/verify-by-hand docs/verify-by-hand/go.mod docs/verify-by-hand/go.sum docs/verify-by-hand/main.go
 
 # A Debian package built with dpkg-deb: bin/jukiterm_VERSION_ARCH.deb.
 deb:

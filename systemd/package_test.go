@@ -51,7 +51,7 @@ func TestDebianPackage(t *testing.T) {
 		t.Errorf("default config:\n%s", conf)
 	}
 	// Every document the man pages and the README cite is shipped.
-	cites := regexp.MustCompile(`docs/([A-Za-z_]+\.md)`)
+	cites := regexp.MustCompile(`docs/([A-Za-z_-]+\.(?:md|sh))`)
 	for _, src := range []string{"../README.md", "../docs/man/jukiterm.1", "../docs/man/jukitermd.8", "../docs/man/jukiterm.conf.5"} {
 		b, _ := os.ReadFile(src)
 		for _, m := range append(cites.FindAllStringSubmatch(string(b), -1), []string{"", "README.md"}) {
