@@ -46,7 +46,7 @@ func TestSignInFloodIsBounded(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(began)
-	time.Sleep(2 * SignInRefusalEvery) // the window ends: the last summary is written
+	waitSummaries(t, f, before, "signin.limited") // the window ends: the last summary is written
 	es, err := f.st.ReadLog(context.Background(), before, 1000)
 	if err != nil {
 		t.Fatal(err)

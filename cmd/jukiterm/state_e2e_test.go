@@ -50,7 +50,7 @@ func TestOneProcessPerState(t *testing.T) {
 	bin := binaries(t)
 	state, conf, socket := simState(t, bin)
 	d := startDaemon(t, bin, conf, socket)
-	out := startRefused(t, bin, conf, 2*time.Second)
+	out := startRefused(t, bin, conf, 8*time.Second) // at once, not after swtpm's 15 s
 	want := "another jukitermd (pid " + strconv.Itoa(d.cmd.Process.Pid) + ") is serving this state (" + state + ")"
 	if !strings.Contains(out, want) || !strings.Contains(out, "What to do") {
 		t.Fatalf("second jukitermd said:\n%s\nwant %q and what to do", out, want)
