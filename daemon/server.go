@@ -47,6 +47,7 @@ type Server struct {
 	background sync.WaitGroup // goroutines Shutdown waits for
 	backups    *Backups       // backup.go; nil: no backups
 	backupMu   sync.Mutex     // held while a backup runs: never two at once
+	service    serviceDesk    // the vendor's supervised service mode (service.go)
 }
 
 // New returns a server for st. It does not listen until Serve.
