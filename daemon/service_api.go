@@ -211,7 +211,8 @@ func (s *Server) serviceConfirm(w http.ResponseWriter, r *http.Request) {
 	out.send(api.ServiceEvent{Session: &info})
 }
 
-// serviceEndCall: the vendor or the supervisor ends the session.
+// serviceEndCall: the vendor or the supervisor ends the session; at the vendor's
+// terminal the supervisor ends it with their finger (by_supervisor).
 func (s *Server) serviceEndCall(w http.ResponseWriter, r *http.Request) {
 	var req api.ServiceRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -220,15 +221,33 @@ func (s *Server) serviceEndCall(w http.ResponseWriter, r *http.Request) {
 	}
 	c := callerOf(r)
 	s.service.mu.Lock()
-	defer s.service.mu.Unlock()
 	v, who, err := s.serviceParty(c)
+	s.service.mu.Unlock()
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	reason := fmt.Sprintf("ended by the %s", who)
+	by := c.Operator
+	if req.BySupervisor && who == "vendor" {
+		finger, _, long := cleanName(req.SimFinger)
+		if long {
+			writeError(w, badRequest("the --sim-finger name is too long: give the name of a simulated finger"))
+			return
+		}
+		if err := s.supervisorFinger(r.Context(), v.Supervisor, finger, func(string) {}); err != nil {
+			writeError(w, err)
+			return
+		}
+		who, by = "supervisor", v.Supervisor
+	}
+	s.service.mu.Lock()
+	defer s.service.mu.Unlock()
+	if cur := s.service.cur; cur == nil || cur.ID != v.ID {
+		writeError(w, &api.Error{Status: http.StatusConflict, Kind: api.KindBadRequest, Message: "the service session has ended already"})
+		return
+	}
 	info := s.serviceInfo(v)
-	s.serviceEnd(r.Context(), c.Operator, reason)
+	s.serviceEnd(r.Context(), by, fmt.Sprintf("ended by the %s", who))
 	info.Ended = true
 	writeJSON(w, info)
 }

@@ -6,6 +6,9 @@ package api
 type ServiceRequest struct {
 	Supervisor string `json:"supervisor,omitempty"`
 	SimFinger  string `json:"sim_finger,omitempty"`
+	// BySupervisor (service end): the supervisor ends the session at the vendor's
+	// terminal, with their finger on the reader.
+	BySupervisor bool `json:"by_supervisor,omitempty"`
 }
 
 // ServiceSession describes the running service session.
