@@ -75,7 +75,7 @@ func (s *Server) serviceStatus(w http.ResponseWriter, r *http.Request) {
 	if p.Reader != nil {
 		st.Reader = s.readerSelfTest(ctx, p.Reader)
 	}
-	st.USB = s.media.connected(ctx, s.store, callerOf(r).Operator)
+	st.USB = s.usbListing(ctx)
 	if b := s.backups; b != nil {
 		if files, err := backup.List(b.Dir, s.store.TerminalID()); err == nil && len(files) > 0 {
 			st.LastBackup = files[len(files)-1].Created.UTC().Format(time.RFC3339)
@@ -88,6 +88,26 @@ func (s *Server) serviceStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, st)
+}
+
+// usbListing lists every device on the USB bus (the reader too) with the media
+// policy's verdict, as for nobody in particular: whether it is issued to the vendor
+// is not asked, and no volume is opened.
+func (s *Server) usbListing(ctx context.Context) []api.Connected {
+	out := []api.Connected{}
+	h := s.media
+	if h == nil || h.Bus == nil {
+		return out
+	}
+	devs, err := h.Bus.Devices()
+	if err != nil {
+		return append(out, api.Connected{Reason: "the USB bus could not be listed: " + err.Error()})
+	}
+	for _, d := range devs {
+		c, _ := h.verdict(ctx, s.store, d, "", false)
+		out = append(out, c)
+	}
+	return out
 }
 
 // readerSelfTest runs the reader's self-test under the reader claim.

@@ -150,14 +150,14 @@ func (a *app) serviceStatusCmd() *cobra.Command {
 			}
 			t.add("fingerprint reader", st.Reader)
 			if len(st.USB) == 0 {
-				t.add("USB storage", "none connected")
+				t.add("USB", "no device")
 			}
 			for _, u := range st.USB {
 				verdict := "allowed"
 				if !u.Allowed {
 					verdict = "refused: " + u.Reason
 				}
-				t.add("USB "+u.Model, fmt.Sprintf("%s %s: %s", u.Serial, u.Product, verdict))
+				t.add("USB "+u.Model, fmt.Sprintf("%s %s: media policy: %s", u.Serial, u.Product, verdict))
 			}
 			t.add("last backup", orNone(localTime(st.LastBackup)))
 			t.add("last checkpoint", orNone(fmt.Sprintf("size %d, last entry %s", st.CheckpointSize, localTime(st.LastCheckpoint))))

@@ -88,8 +88,12 @@ func TestServiceEndToEnd(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "vendor vendor1, supervisor super1") {
 		t.Fatalf("service start: %+v", r)
 	}
+	if r := cli(t, bin, socket, "sim", "usb", "plug", "--serial", "SVC-STICK-1"); r.code != 0 {
+		t.Fatalf("sim usb plug: %+v", r)
+	}
 	r = cli(t, bin, socket, "service", "status")
-	for _, want := range []string{"quick_check", "ok", "PCR 7", "jukiterm-signing", "paired", "configuration sha256"} {
+	for _, want := range []string{"quick_check", "ok", "PCR 7", "jukiterm-signing", "paired", "configuration sha256",
+		"SVC-STICK-1", "not in the issued-media ledger"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Fatalf("service status lacks %q: %+v", want, r)
 		}
