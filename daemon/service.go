@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -117,14 +118,23 @@ func (s *Server) serviceEnd(ctx context.Context, by, reason string) {
 // serviceReview brings the running session up to date at now: it ends when a
 // participant can no longer take part, pauses when a confirmation is overdue, and ends
 // when the pause outlasts the grace. The caller holds s.service.mu.
-func (s *Server) serviceReview(ctx context.Context, now time.Time) {
+//
+// When the participants cannot be read (the identity file failing), nothing ends and
+// the error is returned: the caller refuses the call (fail closed).
+func (s *Server) serviceReview(ctx context.Context, now time.Time) error {
+	ctx = context.WithoutCancel(ctx) // a caller that hangs up ends nothing
 	v := s.service.cur
 	if v == nil {
-		return
+		return nil
 	}
-	if reason := s.serviceParticipants(ctx, v, now); reason != "" {
+	reason, err := s.serviceParticipants(ctx, v, now)
+	if err != nil {
+		s.log.Error("the service session's participants could not be checked", "session", v.ID, "err", err)
+		return err
+	}
+	if reason != "" {
 		s.serviceEnd(ctx, "jukitermd", reason)
-		return
+		return nil
 	}
 	t := s.serviceTiming()
 	due := v.due(t)
@@ -142,13 +152,15 @@ func (s *Server) serviceReview(ctx context.Context, now time.Time) {
 		s.serviceLog(ctx, v, "service.pause", map[string]any{"due": due.UTC().Format(time.RFC3339),
 			"reason": fmt.Sprintf("supervisor %s did not confirm presence by %s", v.Supervisor, due.Local().Format("15:04:05"))})
 	}
+	return nil
 }
 
 // serviceParticipants says why the session cannot go on ("" if it can): the vendor
-// signed out, either person removed, locked out or without their right.
-func (s *Server) serviceParticipants(ctx context.Context, v *serviceSession, now time.Time) string {
+// signed out, either person removed, locked out or without their right. An error says
+// they could not be read.
+func (s *Server) serviceParticipants(ctx context.Context, v *serviceSession, now time.Time) (string, error) {
 	if !s.sessions.signedIn(v.Vendor, v.VendorUID) {
-		return "the vendor's session ended (signed out, expired or replaced)"
+		return "the vendor's session ended (signed out, expired or replaced)", nil
 	}
 	for _, p := range []struct {
 		name, who string
@@ -156,15 +168,17 @@ func (s *Server) serviceParticipants(ctx context.Context, v *serviceSession, now
 	}{{v.Vendor, "vendor", store.RoleVendor}, {v.Supervisor, "supervisor", store.RoleSupervisor}} {
 		op, err := s.store.GetOperator(ctx, p.name)
 		switch {
+		case errors.Is(err, store.ErrNoOperator):
+			return fmt.Sprintf("the %s %s was removed from the operators", p.who, p.name), nil
 		case err != nil:
-			return fmt.Sprintf("the %s %s cannot be read from the operator list: %v", p.who, p.name, err)
+			return "", fmt.Errorf("read the %s %s from the operator list: %w", p.who, p.name, err)
 		case op.Disabled:
-			return fmt.Sprintf("the %s %s is locked out of sign-in", p.who, p.name)
+			return fmt.Sprintf("the %s %s is locked out of sign-in", p.who, p.name), nil
 		case !holds(op.Rights, p.role, now):
-			return fmt.Sprintf("the %s %s no longer holds the %s right (revoked or expired)", p.who, p.name, p.role)
+			return fmt.Sprintf("the %s %s no longer holds the %s right (revoked or expired)", p.who, p.name, p.role), nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // signedIn tells whether operator has a session on uid that is not past its life.
@@ -190,9 +204,12 @@ func (s *Server) serviceGate(ctx context.Context, sess Session, a action) (strin
 	now := s.sessions.now()
 	s.service.mu.Lock()
 	defer s.service.mu.Unlock()
-	s.serviceReview(ctx, now)
 	if !holds(sess.Rights, store.RoleVendor, now) {
+		s.serviceReview(ctx, now) // due pauses and ends are logged on anyone's call
 		return "", nil
+	}
+	if err := s.serviceReview(ctx, now); err != nil {
+		return "", errUnavailable("the service session's participants could not be checked, so the call is refused: " + err.Error() + "; try again, and tell the administrator if it goes on")
 	}
 	v := s.service.cur
 	mine := v != nil && v.Vendor == sess.Operator && v.VendorUID == sess.UID

@@ -189,7 +189,10 @@ func (s *Server) serviceConfirm(w http.ResponseWriter, r *http.Request) {
 	s.service.mu.Lock()
 	defer s.service.mu.Unlock()
 	now := s.sessions.now()
-	s.serviceReview(r.Context(), now)
+	if err := s.serviceReview(r.Context(), now); err != nil {
+		out.fail(errUnavailable("the service session's participants could not be checked, so the confirmation is refused: " + err.Error() + "; try again"))
+		return
+	}
 	v = s.service.cur
 	if v == nil || v.ID != id {
 		out.fail(&api.Error{Status: http.StatusConflict, Kind: api.KindBadRequest,

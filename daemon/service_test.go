@@ -396,3 +396,43 @@ func wantEndOn(t *testing.T, x *svcFix, srv *Server, id, reason string) {
 		t.Fatal("the session is still running")
 	}
 }
+
+// TestServiceSurvivesHangUp: a confirmation whose client hangs up while the reader
+// waits ends nothing (the checks of the participants do not run on the gone request's
+// context).
+func TestServiceSurvivesHangUp(t *testing.T) {
+	x := startSvc(t)
+	v := x.begin(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := x.cl.ServiceConfirm(ctx, api.ServiceRequest{}, nil); err == nil {
+		t.Fatal("a confirmation without a finger succeeded")
+	}
+	// The handler goes on after the hang-up until the reader gives up.
+	waitUntil(t, func() bool { return lastStep(t, x.st, v.ID).Action == "service.confirm-failed" })
+	if _, err := x.cl.ServiceStatus(context.Background()); err != nil {
+		t.Fatalf("the session did not survive a client's hang-up: %v (%+v)", err, lastStep(t, x.st, v.ID))
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for i := 0; !cond(); i++ {
+		if i > 500 {
+			t.Fatal("timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// staffRoles is every role but vendor: the tests' all-rights session (a vendor's
+// session gets nothing outside a service session).
+func staffRoles() []store.Role {
+	var out []store.Role
+	for _, r := range store.Roles {
+		if r != store.RoleVendor {
+			out = append(out, r)
+		}
+	}
+	return out
+}
