@@ -119,6 +119,7 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(s.cancel)
 	err := s.http.Shutdown(ctx)
+	s.serviceStopped() // while the store is open
 	s.denials.close()
 	s.refusals.close()  // summaries of rate-limited sign-ins: while the store is open
 	s.background.Wait() // the bus watcher: before the bus and the store close

@@ -89,11 +89,15 @@ func (s *Server) traced(c caller, a action, h http.HandlerFunc) http.HandlerFunc
 	}
 }
 
+// serviceLookback bounds how far back EndInterruptedServices looks: a service session
+// lasts at most as long as the vendor's session (session_max_hours, at most 24).
+const serviceLookback = 48 * time.Hour
+
 // EndInterruptedServices records the end of every service session that the log shows
-// started and not ended: jukitermd stopped (or restarted) during it, which ends it.
-// jukitermd calls it at start, before it serves.
+// started and not ended: jukitermd stopped (or restarted, or was killed) during it,
+// which ends it. jukitermd calls it at start, before it serves.
 func (s *Server) EndInterruptedServices(ctx context.Context) error {
-	es, err := s.store.ServiceEntries(ctx)
+	es, err := s.store.ServiceEntriesSince(ctx, s.sessions.now().Add(-serviceLookback))
 	if err != nil {
 		return err
 	}
@@ -122,6 +126,13 @@ func (s *Server) EndInterruptedServices(ctx context.Context) error {
 		s.log.Warn("a service session interrupted by a stop of jukitermd is recorded as ended", "session", id)
 	}
 	return nil
+}
+
+// serviceStopped ends the running service session as jukitermd shuts down.
+func (s *Server) serviceStopped() {
+	s.service.mu.Lock()
+	defer s.service.mu.Unlock()
+	s.serviceEnd(context.Background(), "jukitermd", "jukitermd stopped: a service session does not survive a stop or restart")
 }
 
 // auditService returns the transcripts of the service sessions (?session=ID: one).

@@ -360,6 +360,30 @@ func TestServiceEnds(t *testing.T) {
 		}
 		wantEnd(t, x, v.ID, "the vendor ven signed out")
 	})
+	t.Run("vendor signs in again", func(t *testing.T) {
+		x := startSvc(t)
+		v := x.begin(t)
+		x.signIn(t, "ven") // after the idle lock, say: the same person, the same Unix user
+		if _, err := x.cl.ServiceStatus(ctx); err != nil {
+			t.Fatalf("the session did not go on after the vendor signed in again: %v", err)
+		}
+		if e := lastStep(t, x.st, v.ID); e.Action == "service.end" {
+			t.Fatalf("ended: %+v", e)
+		}
+	})
+	t.Run("another person on the vendor's Unix user", func(t *testing.T) {
+		x := startSvc(t)
+		v := x.begin(t)
+		x.signIn(t, "sup") // replaces the vendor's session
+		x.cl.Whoami(ctx)
+		wantEnd(t, x, v.ID, "the vendor's session ended")
+	})
+	t.Run("jukitermd stops", func(t *testing.T) {
+		x := startSvc(t)
+		v := x.begin(t)
+		x.srv.Shutdown(ctx)
+		wantEnd(t, x, v.ID, "jukitermd stopped")
+	})
 	t.Run("restart", func(t *testing.T) {
 		x := startSvc(t)
 		v := x.begin(t)
@@ -435,4 +459,18 @@ func staffRoles() []store.Role {
 		}
 	}
 	return out
+}
+
+// TestServicePausesWithoutACall: the ticker pauses and ends a session whose
+// confirmation is overdue, and logs it, while nobody calls.
+func TestServicePausesWithoutACall(t *testing.T) {
+	defer func(d time.Duration) { serviceTick = d }(serviceTick)
+	serviceTick = 20 * time.Millisecond
+	x := startSvc(t)
+	v := x.begin(t)
+	x.clock.set(svcT0.Add(16 * time.Minute))
+	waitUntil(t, func() bool { return lastStep(t, x.st, v.ID).Action == "service.pause" })
+	x.clock.set(svcT0.Add(21 * time.Minute))
+	waitUntil(t, func() bool { return lastStep(t, x.st, v.ID).Action == "service.end" })
+	wantEnd(t, x, v.ID, "without the supervisor's confirmation")
 }

@@ -25,7 +25,17 @@ func (s *Store) CheckpointTime(ctx context.Context, size int64) (time.Time, erro
 // ServiceEntries returns the operation log's entries of service (保守) sessions
 // (actions service.*), oldest first, each checked against its digest.
 func (s *Store) ServiceEntries(ctx context.Context) ([]LogEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+rowCols+` FROM oplog WHERE action LIKE 'service.%' ORDER BY idx`)
+	return s.ServiceEntriesSince(ctx, time.Time{})
+}
+
+// ServiceEntriesSince is ServiceEntries from since on (found through the index on the
+// entries' time, so a recent window costs little however long the log is).
+func (s *Store) ServiceEntriesSince(ctx context.Context, since time.Time) ([]LogEntry, error) {
+	var from int64
+	if !since.IsZero() {
+		from = since.UnixNano()
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+rowCols+` FROM oplog WHERE at >= ? AND action LIKE 'service.%' ORDER BY idx`, from)
 	if err != nil {
 		return nil, fmt.Errorf("read the operation log: %w", err)
 	}
