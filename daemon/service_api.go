@@ -156,7 +156,7 @@ func (s *Server) serviceParty(c caller) (*serviceSession, string, error) {
 	case c.Operator == v.Supervisor:
 		return v, "supervisor", nil
 	}
-	return nil, "", errDenied(fmt.Sprintf("%s takes no part in the running service session %s (vendor %s, supervisor %s)", c.Operator, v.ID, v.Vendor, v.Supervisor))
+	return nil, "", errDenied(fmt.Sprintf("%s takes no part in the running service session %s: only its vendor %s or its supervisor %s can confirm or end it", c.Operator, v.ID, v.Vendor, v.Supervisor))
 }
 
 // serviceConfirm: the supervisor confirms their presence with a finger; a paused
