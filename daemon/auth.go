@@ -126,8 +126,9 @@ type sessionKey struct{}
 // public action or one that needs no role).
 type caller struct {
 	Session
-	Role  store.Role
-	token string
+	Role    store.Role
+	token   string
+	service string // the service session the call is a step of (service.go)
 }
 
 func callerOf(r *http.Request) caller {
@@ -160,7 +161,11 @@ func (s *Server) authorize(r *http.Request, a action) (caller, error) {
 	case sessionLocked:
 		return caller{Session: sess}, errSignIn(fmt.Sprintf("the session of %s locked after %s without use: sign in again with `%s` to unlock it", sess.Operator, s.sessions.limits.Idle, s.loginCommand(sess.Operator)))
 	}
-	c := caller{Session: sess, token: token}
+	svc, err := s.serviceGate(r.Context(), sess, a)
+	if err != nil {
+		return caller{Session: sess}, err
+	}
+	c := caller{Session: sess, token: token, service: svc}
 	if len(roles) == 0 {
 		return c, nil
 	}
@@ -230,7 +235,7 @@ func (s *Server) guard(a action, h http.HandlerFunc) http.HandlerFunc {
 				s.log.Error("record the use of a right", "operator", c.Operator, "role", string(c.Role), "err", err)
 			}
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, c)))
+		s.traced(c, a, h)(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, c)))
 		// What the handler left buffered is sent after it returns: give it its time.
 		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(WriteTimeout))
 	}

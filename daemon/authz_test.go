@@ -58,7 +58,21 @@ var (
 		"GET /v1/recipients":               {store.RoleProvision, admin, store.RoleAuditor},
 		"POST /v1/provisions":              {store.RoleProvision},
 		"GET /v1/provisions":               {store.RoleProvision, admin, store.RoleAuditor},
+
+		"POST /v1/service/start":           {store.RoleVendor},
+		"POST /v1/service/confirm":         {store.RoleVendor, store.RoleSupervisor},
+		"POST /v1/service/end":             {store.RoleVendor, store.RoleSupervisor},
+		"GET /v1/service/status":           {store.RoleVendor},
+		"GET /v1/service/logs":             {store.RoleVendor},
+		"POST /v1/service/backup-verify":   {store.RoleVendor},
+		"POST /v1/service/update/verify":   {store.RoleVendor},
+		"POST /v1/service/update/stage":    {store.RoleVendor},
+		"POST /v1/service/update/activate": {admin},
+		"GET /v1/audit/service":            {store.RoleAuditor},
 	}
+	// outsideService is all a vendor may call without a service session (besides the
+	// public calls): servicegate_test.go tests the calls in one.
+	outsideService = []string{"GET /v1/session", "POST /v1/service/start"}
 )
 
 // TestAuthorizationTable calls every API call, through the daemon's own routes, as
@@ -127,6 +141,9 @@ func TestAuthorizationTable(t *testing.T) {
 				passed := !denied
 				usable := state == "valid" || (role == "" && (state == "right expired" || state == "right revoked"))
 				roleOK := slices.Contains(want, role) || (slices.Equal(want, anySession))
+				if role == store.RoleVendor && !slices.Contains(outsideService, rt.pattern) {
+					roleOK = false // a vendor gets nothing else outside a service session
+				}
 				expect := slices.Equal(want, public_) || (usable && roleOK) ||
 					(slices.Equal(want, anySession) && (state == "right expired" || state == "right revoked"))
 				if passed != expect {

@@ -173,6 +173,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case l.Disabled:
 			s.sessions.end(op.Name)
+			defer s.serviceChanged(context.WithoutCancel(ctx))
 			msg += ": biometric sign-in is now disabled for " + op.Name + "; " + askAdmin(op.Rights, s.sessions.now()) + " must reset it (`jukiterm rights reset " + op.Name + " --reason …`)"
 		case l.RetryAt != nil:
 			msg += fmt.Sprintf(": wait %d s before the next attempt", int(store.RetryDelay.Seconds()))
@@ -270,6 +271,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		if err := s.record(r, "signout", nil); err != nil {
 			s.log.Error("sign-out not recorded", "err", err)
 		}
+		s.serviceSignedOut(r.Context(), callerOf(r).Operator)
 	}
 	writeJSON(w, map[string]bool{"signed_out": ended})
 }

@@ -180,6 +180,7 @@ func (s *Server) rightChange(kind action) http.HandlerFunc {
 		}
 		if op, err := s.store.GetOperator(r.Context(), req.Operator); err == nil {
 			s.sessions.update(op.Name, op.Rights)
+			s.serviceChanged(r.Context())
 			writeJSON(w, op)
 		} else {
 			writeError(w, err)

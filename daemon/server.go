@@ -47,6 +47,7 @@ type Server struct {
 	background sync.WaitGroup // goroutines Shutdown waits for
 	backups    *Backups       // backup.go; nil: no backups
 	backupMu   sync.Mutex     // held while a backup runs: never two at once
+	service    serviceDesk    // the vendor's supervised service mode (service.go)
 }
 
 // New returns a server for st. It does not listen until Serve.
@@ -117,6 +118,7 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.once.Do(s.cancel)
 	err := s.http.Shutdown(ctx)
+	s.serviceStopped() // while the store is open
 	s.denials.close()
 	s.refusals.close()  // summaries of rate-limited sign-ins: while the store is open
 	s.background.Wait() // the bus watcher: before the bus and the store close

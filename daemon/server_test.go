@@ -48,7 +48,7 @@ func start(t testing.TB) *fixture {
 	f.srv = New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	go func() { f.done <- f.srv.Serve(l) }()
 	f.cl = client.New(f.socket)
-	f.cl.Token = f.srv.sessions.open("tester", os.Getuid(), rightsOf(store.Roles...))
+	f.cl.Token = f.srv.sessions.open("tester", os.Getuid(), rightsOf(staffRoles()...))
 	t.Cleanup(func() {
 		f.srv.Shutdown(context.Background())
 		st.Close()
@@ -138,7 +138,7 @@ func TestUnknownCallDenied(t *testing.T) {
 
 func TestNoPeerNoService(t *testing.T) {
 	s := New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	token := s.sessions.open("tester", 0, rightsOf(store.Roles...))
+	token := s.sessions.open("tester", 0, rightsOf(staffRoles()...))
 	req, _ := http.NewRequest("GET", "/v1/stats", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if _, err := s.authorize(req, actStats); err == nil {

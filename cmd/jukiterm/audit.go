@@ -96,6 +96,6 @@ func (a *app) auditCmd() *cobra.Command {
 	}
 	export.Flags().StringVar(&from, "from", "", "first day, YYYY-MM-DD")
 	export.Flags().StringVar(&to, "to", "", "last day, YYYY-MM-DD")
-	c.AddCommand(verify, lookup, a.proveCmd(), a.consistencyCmd(), a.reconcileCmd(), export)
+	c.AddCommand(verify, lookup, a.proveCmd(), a.consistencyCmd(), a.reconcileCmd(), export, a.auditServiceCmd())
 	return c
 }

@@ -41,6 +41,8 @@ func run(args []string) int {
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	level := new(slog.LevelVar)
 	log := systemd.NewLogger(os.Stderr, level)
+	ring := daemon.NewLogRing(4000) // `jukiterm service logs` reads it
+	log = slog.New(ring.Handler(log.Handler(), level))
 	fail := func(code int, format string, a ...any) int {
 		msg := fmt.Sprintf(format, a...)
 		fmt.Fprintln(os.Stderr, "jukitermd:", msg)
@@ -169,6 +171,9 @@ func run(args []string) int {
 	srv.SetSessionLimits(daemon.SessionLimits{Idle: cfg.SessionIdle(), Max: cfg.SessionMax()})
 	srv.SetConnectionLimit(cfg.MaxConnectionsPerUID)
 	srv.SetBackups(backups(cfg, keys, log))
+	if err := setService(srv, cfg, *confPath, keys, reader, ring, log); err != nil {
+		return fail(2, "%v", err)
+	}
 	bus, locator, releaseMedia, err := hw.OpenMedia(cfg)
 	if err != nil {
 		log.Error("USB media cannot be reached: every bulk provision is refused", "err", err, "what_to_do", "check the USB bus (libusb) and restart jukitermd")

@@ -82,6 +82,17 @@ type Config struct {
 	// MaxConnectionsPerUID: connections one Unix user may hold open to the socket at
 	// once; more are closed at once. Default 64.
 	MaxConnectionsPerUID int `toml:"max_connections_per_uid"`
+	// ServicePresenceMinutes: in a vendor's service (保守) session the supervisor
+	// confirms presence this often, or the session pauses; default 15.
+	ServicePresenceMinutes int `toml:"service_presence_minutes"`
+	// ServiceGraceMinutes: a paused service session ends after this long; default 5.
+	ServiceGraceMinutes int `toml:"service_grace_minutes"`
+	// UpdateKeys are the release keys (note verifier keys, NAME+HASH+BASE64) an update
+	// package must be signed by; none: every package is refused.
+	UpdateKeys []string `toml:"update_keys"`
+	// UpdatesDir receives staged update packages, one directory per version; default
+	// /var/lib/jukiterm/updates (STATE_DIR/updates in sim mode).
+	UpdatesDir string `toml:"updates_dir"`
 }
 
 // SimHSMURI names the SoftHSM2 token that `jukiterm init` creates in a state directory.
@@ -124,6 +135,10 @@ func Default(stateDir string) Config {
 		SessionMaxHours:    DefaultSessionMaxHours,
 
 		MaxConnectionsPerUID: DefaultMaxConnectionsPerUID,
+
+		ServicePresenceMinutes: DefaultServicePresenceMinutes,
+		ServiceGraceMinutes:    DefaultServiceGraceMinutes,
+		UpdatesDir:             filepath.Join(stateDir, "updates"),
 	}
 }
 
@@ -223,6 +238,7 @@ func Parse(path string, data []byte) (Config, error) {
 	c.sessionDefaults()
 	c.limitDefaults()
 	c.oplogDefaults(dir)
+	c.serviceDefaults(dir)
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -258,6 +274,9 @@ func Parse(path string, data []byte) (Config, error) {
 		return c, bad(key, "%s", msg)
 	}
 	if key, msg := c.checkOplog(); key != "" {
+		return c, bad(key, "%s", msg)
+	}
+	if key, msg := c.checkService(); key != "" {
 		return c, bad(key, "%s", msg)
 	}
 	for _, m := range c.ApprovedMedia {
@@ -355,5 +374,5 @@ func (c Config) NeedRestart(next Config) []string {
 			keys = append(keys, k.name)
 		}
 	}
-	return keys
+	return append(keys, c.serviceNeedRestart(next)...)
 }

@@ -1,0 +1,59 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// QuickCheck runs SQLite's quick_check and returns its report ("ok" when sound).
+func (s *Store) QuickCheck(ctx context.Context) (string, error) {
+	var res string
+	err := s.r.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&res)
+	return res, err
+}
+
+// CheckpointTime is the time of the newest entry a checkpoint of size covers.
+func (s *Store) CheckpointTime(ctx context.Context, size int64) (time.Time, error) {
+	var at int64
+	if err := s.r.QueryRowContext(ctx, `SELECT at FROM oplog WHERE idx = ?`, size-1).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("read the checkpoint's last entry: %w", err)
+	}
+	return time.Unix(0, at).UTC(), nil
+}
+
+// ServiceEntries returns the operation log's entries of service (保守) sessions
+// (actions service.*), oldest first, each checked against its digest.
+func (s *Store) ServiceEntries(ctx context.Context) ([]LogEntry, error) {
+	return s.ServiceEntriesSince(ctx, time.Time{})
+}
+
+// ServiceEntriesSince is ServiceEntries from since on (found through the index on the
+// entries' time, so a recent window costs little however long the log is).
+func (s *Store) ServiceEntriesSince(ctx context.Context, since time.Time) ([]LogEntry, error) {
+	var from int64
+	if !since.IsZero() {
+		from = since.UnixNano()
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+rowCols+` FROM oplog WHERE at >= ? AND action LIKE 'service.%' ORDER BY idx`, from)
+	if err != nil {
+		return nil, fmt.Errorf("read the operation log: %w", err)
+	}
+	defer rows.Close()
+	out := []LogEntry{}
+	for rows.Next() {
+		var r row
+		if err := scanRow(rows, &r); err != nil {
+			return nil, err
+		}
+		if !r.intact() {
+			return nil, fmt.Errorf("%w: entry %d does not match its digest (run jukiterm audit verify)", ErrLogTampered, r.idx)
+		}
+		e, err := r.entry()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
