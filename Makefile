@@ -27,7 +27,7 @@ deps:
 	@command -v go >/dev/null || { echo "Go is missing: install Go 1.26 (/usr/local/go) first"; exit 1; }
 
 build: deps
-	go build -o bin/ ./cmd/jukitermd ./cmd/jukiterm
+	go build -ldflags "-X jukiterm/daemon/update.Version=$(VERSION)" -o bin/ ./cmd/jukitermd ./cmd/jukiterm
 
 # Start the whole system on simulators with the demo data set, in the foreground.
 run: build
@@ -63,7 +63,7 @@ fuzz:
 
 # The packaged binaries leave the simulators out (-tags nohwsim).
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps
-	go build -tags nohwsim -ldflags '-s -w' -o $(PKGDIR)/ ./cmd/jukitermd ./cmd/jukiterm
+	go build -tags nohwsim -ldflags '-s -w -X jukiterm/daemon/update.Version=$(VERSION)' -o $(PKGDIR)/ ./cmd/jukitermd ./cmd/jukiterm
 
 # Install binaries, units, udev rules, man pages, completion, a default config, and the
 # README with every document it and the man pages cite (/usr/share/doc/jukiterm).

@@ -71,7 +71,7 @@ var (
 		"GET /v1/audit/service":            {store.RoleAuditor},
 	}
 	// outsideService is all a vendor may call without a service session (besides the
-	// public calls): servicegate_test.go tests the calls in one.
+	// public calls): TestServiceGateTable (service_test.go) tests the calls in one.
 	outsideService = []string{"GET /v1/session", "POST /v1/service/start"}
 )
 

@@ -14,7 +14,7 @@ import (
 // LogRing keeps the newest lines of jukitermd's own log in memory, for `jukiterm
 // service logs`: the vendor reads the daemon's log without access to the journal.
 // The daemon's log lines carry no personal value (names, codes, numbers, addresses of
-// residents); servicelogs_test.go checks it over the daemon's own output.
+// residents); TestServiceEndToEnd (cmd/jukiterm) checks it over a daemon's whole output.
 type LogRing struct {
 	mu    sync.Mutex
 	lines []api.LogLine

@@ -176,6 +176,8 @@ func (s *Server) serviceParticipants(ctx context.Context, v *serviceSession, now
 			return fmt.Sprintf("the %s %s is locked out of sign-in", p.who, p.name), nil
 		case !holds(op.Rights, p.role, now):
 			return fmt.Sprintf("the %s %s no longer holds the %s right (revoked or expired)", p.who, p.name, p.role), nil
+		case p.role == store.RoleSupervisor && holds(op.Rights, store.RoleVendor, now):
+			return fmt.Sprintf("the supervisor %s now holds the vendor right too: a supervisor must be staff, not a vendor", p.name), nil
 		}
 	}
 	return "", nil

@@ -57,6 +57,9 @@ func (s *Server) supervisorFinger(ctx context.Context, name, simFinger string, p
 	if !holds(op.Rights, store.RoleSupervisor, s.sessions.now()) {
 		return errDenied(fmt.Sprintf("operator %s does not hold the supervisor right, so cannot supervise a service session: ask an administrator to grant it, or ask a supervisor", name))
 	}
+	if holds(op.Rights, store.RoleVendor, s.sessions.now()) {
+		return errDenied(fmt.Sprintf("operator %s holds the vendor right, so cannot supervise a service session: a supervisor is a staff member who is not a vendor; ask another supervisor", name))
+	}
 	var matched bool
 	err = s.useReader(ctx, simFinger, false, ServiceStartTimeout, func(ctx context.Context, fr FingerReader) error {
 		prompt(fmt.Sprintf("%s (supervisor): place your finger on the reader", name))

@@ -5,7 +5,7 @@ import "jukiterm/store"
 // Every action is of one class: what it touches decides who may ever do it in a
 // service (保守) session. A vendor in an active service session may use only
 // maintenance actions; personal-data actions are refused to them whatever other
-// rights they hold. serviceclass_test.go fails when a route's action has no class.
+// rights they hold. TestActionClasses (service_test.go) fails when a route's action has no class.
 type actionClass string
 
 const (

@@ -68,6 +68,9 @@ func (s *Server) traced(c caller, a action, h http.HandlerFunc) http.HandlerFunc
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
+		s.service.mu.Lock()
+		v := s.service.cur // the session the call began in: its result is logged there
+		s.service.mu.Unlock()
 		sw := &statusWriter{ResponseWriter: w}
 		h(sw, r)
 		result := "done"
@@ -81,12 +84,26 @@ func (s *Server) traced(c caller, a action, h http.HandlerFunc) http.HandlerFunc
 				result += ": " + ae.Message
 			}
 		}
-		s.service.mu.Lock()
-		defer s.service.mu.Unlock()
-		if v := s.service.cur; v != nil && v.ID == c.service {
+		if v != nil && v.ID == c.service { // also when the session paused or ended meanwhile
 			s.serviceLog(r.Context(), v, "service.command", map[string]any{"action": string(a), "call": r.Method + " " + r.URL.Path, "result": result})
 		}
 	}
+}
+
+// stillInService refuses to go on with a vendor's call whose service session paused
+// or ended while it ran (a long upload): checked again just before anything is
+// changed, as the gate checked it when the call began.
+func (s *Server) stillInService(r *http.Request) error {
+	c := callerOf(r)
+	if c.service == "" {
+		return nil
+	}
+	s.service.mu.Lock()
+	defer s.service.mu.Unlock()
+	if v := s.service.cur; v == nil || v.ID != c.service || v.Paused {
+		return errDenied("the service session paused or ended while this call ran, so nothing was done: the supervisor confirms (`jukiterm service confirm`) or a new session starts, then send it again")
+	}
+	return nil
 }
 
 // serviceLookback bounds how far back EndInterruptedServices looks: a service session
@@ -97,7 +114,18 @@ const serviceLookback = 48 * time.Hour
 // started and not ended: jukitermd stopped (or restarted, or was killed) during it,
 // which ends it. jukitermd calls it at start, before it serves.
 func (s *Server) EndInterruptedServices(ctx context.Context) error {
-	es, err := s.store.ServiceEntriesSince(ctx, s.sessions.now().Add(-serviceLookback))
+	// Back from the newest entry, not from now: jukitermd may have been down for days.
+	newest := s.sessions.now()
+	if n := s.store.LogSize(); n > 0 {
+		last, err := s.store.ReadLog(ctx, n-1, 1)
+		if err != nil {
+			return err
+		}
+		if len(last) == 1 && last[0].At.Before(newest) {
+			newest = last[0].At
+		}
+	}
+	es, err := s.store.ServiceEntriesSince(ctx, newest.Add(-serviceLookback))
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,10 @@ func (s *Server) updateStage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if err := s.stillInService(r); err != nil {
+		writeError(w, err)
+		return
+	}
 	dir, err := p.Stage(s.service.update.Dir)
 	if err != nil {
 		writeError(w, badRequest(err.Error()))
@@ -108,7 +112,7 @@ func (s *Server) updateActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := s.service.update
-	prev, err := update.Activate(u.Dir, strings.TrimSpace(req.Version))
+	prev, err := update.Activate(u.Dir, strings.TrimSpace(req.Version), u.Installed)
 	if err != nil {
 		writeError(w, badRequest(err.Error()))
 		return

@@ -360,9 +360,12 @@ func Keys(keys []string) (note.Verifiers, error) {
 // Activate makes the staged version the current one: dir/current, a symbolic link to
 // VERSION, is replaced atomically. It returns the version that was current ("" if
 // none).
-func Activate(dir, version string) (string, error) {
+func Activate(dir, version, installed string) (string, error) {
 	if !versionRE.MatchString(version) {
 		return "", fmt.Errorf("%q is not a version N.N.N", version)
+	}
+	if Compare(version, installed) <= 0 {
+		return "", fmt.Errorf("%w: version %s is not newer than the installed %s: a downgrade or reinstall is not allowed", ErrRefused, version, installed)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, version)); err != nil || !fi.IsDir() {
 		return "", fmt.Errorf("version %s is not staged in %s: stage its package first (`jukiterm service update stage FILE`)", version, dir)

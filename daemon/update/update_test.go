@@ -96,14 +96,20 @@ func TestVerifyAndStage(t *testing.T) {
 	if _, err := p.Stage(dir); err == nil {
 		t.Fatal("the same version staged twice")
 	}
-	prev, err := Activate(dir, "1.2.0")
+	if _, err := Activate(dir, "1.2.0", "1.2.0"); !errors.Is(err, ErrRefused) {
+		t.Fatalf("a staged version activated over the same installed version: %v", err)
+	}
+	if _, err := Activate(dir, "1.2.0", "2.0.0"); !errors.Is(err, ErrRefused) {
+		t.Fatalf("a staged version activated over a newer installed one (a downgrade): %v", err)
+	}
+	prev, err := Activate(dir, "1.2.0", "1.0.0")
 	if err != nil || prev != "" {
 		t.Fatal(prev, err)
 	}
 	if l, _ := os.Readlink(filepath.Join(dir, "current")); l != "1.2.0" {
 		t.Fatalf("current -> %q", l)
 	}
-	if _, err := Activate(dir, "9.9.9"); err == nil {
+	if _, err := Activate(dir, "9.9.9", "1.0.0"); err == nil {
 		t.Fatal("an unstaged version activated")
 	}
 }
