@@ -12,31 +12,38 @@ import (
 	"jukiterm/store"
 )
 
-// stream answers with NDJSON events, each flushed at once.
-type stream struct {
-	enc *json.Encoder
-	f   http.Flusher
+// stream answers with NDJSON events of type E (sign-in, enrolment and service-session
+// events), each flushed at once; failed makes the event that carries an error.
+type stream[E any] struct {
+	enc    *json.Encoder
+	f      http.Flusher
+	failed func(*api.Error) E
 }
 
-func newStream(w http.ResponseWriter) *stream {
+func newStream[E any](w http.ResponseWriter, failed func(*api.Error) E) *stream[E] {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	f, _ := w.(http.Flusher)
-	return &stream{enc: json.NewEncoder(w), f: f}
+	return &stream[E]{enc: json.NewEncoder(w), f: f, failed: failed}
 }
 
-func (st *stream) send(ev api.LoginEvent) {
+func (st *stream[E]) send(ev E) {
 	st.enc.Encode(ev)
 	if st.f != nil {
 		st.f.Flush()
 	}
 }
 
-func (st *stream) fail(err error) {
+func (st *stream[E]) fail(err error) {
 	var ae *api.Error
 	if !errors.As(err, &ae) {
 		ae = &api.Error{Kind: api.KindInternal, Message: err.Error()}
 	}
-	st.send(api.LoginEvent{Error: ae})
+	st.send(st.failed(ae))
+}
+
+// newLoginStream answers a sign-in or an enrolment.
+func newLoginStream(w http.ResponseWriter) *stream[api.LoginEvent] {
+	return newStream(w, func(e *api.Error) api.LoginEvent { return api.LoginEvent{Error: e} })
 }
 
 // useReader claims the daemon's use of the reader for fn (one at a time; a caller
@@ -142,7 +149,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, refuse(err))
 		return
 	}
-	out := newStream(w)
+	out := newLoginStream(w)
 	prompt := func(p string) { out.send(api.LoginEvent{Prompt: p}) }
 	var op store.Operator
 	var matched, untrusted, counted bool
@@ -222,7 +229,7 @@ func (s *Server) signInTarget(ctx context.Context, name string) (store.Operator,
 
 // openSession records the success and opens the session with the operator's rights
 // as they are now (a revocation during the wait at the reader applies).
-func (s *Server) openSession(r *http.Request, name string, out *stream) error {
+func (s *Server) openSession(r *http.Request, name string, out *stream[api.LoginEvent]) error {
 	ctx := context.WithoutCancel(r.Context())
 	if err := s.store.SignInSucceeded(ctx, name, s.sessions.now()); err != nil {
 		return err

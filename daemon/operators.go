@@ -73,7 +73,7 @@ func (s *Server) enrol(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(fmt.Sprintf("operator %s is registered already (to enrol their finger again: jukiterm operator reenrol)", req.Name)))
 		return
 	}
-	out := newStream(w)
+	out := newLoginStream(w)
 	prompt := func(p string) { out.send(api.LoginEvent{Prompt: p}) }
 	actor := callerOf(r).Operator
 	var slot uint32

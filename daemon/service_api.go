@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,31 +11,9 @@ import (
 	"jukiterm/store"
 )
 
-// serviceStream answers service start and confirm with NDJSON events.
-type serviceStream struct {
-	enc *json.Encoder
-	f   http.Flusher
-}
-
-func newServiceStream(w http.ResponseWriter) *serviceStream {
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	f, _ := w.(http.Flusher)
-	return &serviceStream{enc: json.NewEncoder(w), f: f}
-}
-
-func (st *serviceStream) send(ev api.ServiceEvent) {
-	st.enc.Encode(ev)
-	if st.f != nil {
-		st.f.Flush()
-	}
-}
-
-func (st *serviceStream) fail(err error) {
-	var ae *api.Error
-	if !errors.As(err, &ae) {
-		ae = &api.Error{Kind: api.KindInternal, Message: err.Error()}
-	}
-	st.send(api.ServiceEvent{Error: ae})
+// newServiceStream answers service start and confirm.
+func newServiceStream(w http.ResponseWriter) *stream[api.ServiceEvent] {
+	return newStream(w, func(e *api.Error) api.ServiceEvent { return api.ServiceEvent{Error: e} })
 }
 
 func (s *Server) serviceInfo(v *serviceSession) api.ServiceSession {

@@ -78,7 +78,13 @@ func (r *row) entry() (LogEntry, error) {
 // ReadLog returns up to limit entries from index from on, each checked against its
 // digest (a changed row is an error: run VerifyLog).
 func (s *Store) ReadLog(ctx context.Context, from int64, limit int) ([]LogEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+rowCols+` FROM oplog WHERE idx >= ? ORDER BY idx LIMIT ?`, from, limit)
+	return s.readEntries(ctx, `WHERE idx >= ? ORDER BY idx LIMIT ?`, from, limit)
+}
+
+// readEntries returns the entries that the clause (after FROM oplog) selects, each
+// checked against its digest.
+func (s *Store) readEntries(ctx context.Context, clause string, args ...any) ([]LogEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+rowCols+` FROM oplog `+clause, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read the operation log: %w", err)
 	}

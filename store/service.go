@@ -35,25 +35,5 @@ func (s *Store) ServiceEntriesSince(ctx context.Context, since time.Time) ([]Log
 	if !since.IsZero() {
 		from = since.UnixNano()
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+rowCols+` FROM oplog WHERE at >= ? AND action LIKE 'service.%' ORDER BY idx`, from)
-	if err != nil {
-		return nil, fmt.Errorf("read the operation log: %w", err)
-	}
-	defer rows.Close()
-	out := []LogEntry{}
-	for rows.Next() {
-		var r row
-		if err := scanRow(rows, &r); err != nil {
-			return nil, err
-		}
-		if !r.intact() {
-			return nil, fmt.Errorf("%w: entry %d does not match its digest (run jukiterm audit verify)", ErrLogTampered, r.idx)
-		}
-		e, err := r.entry()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return s.readEntries(ctx, `WHERE at >= ? AND action LIKE 'service.%' ORDER BY idx`, from)
 }
