@@ -112,21 +112,26 @@ func (s *Server) updateActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := s.service.update
-	prev, err := update.Activate(u.Dir, strings.TrimSpace(req.Version), u.Installed)
+	version := strings.TrimSpace(req.Version)
+	// Logged before the switch is written: a switch the log cannot name is not made.
+	if err := s.record(r, "update.activate", map[string]any{"version": version, "installed": u.Installed}); err != nil {
+		writeError(w, err)
+		return
+	}
+	prev, err := update.Activate(u.Dir, version, u.Installed)
 	if err != nil {
+		if lerr := s.record(r, "update.refused", map[string]any{"version": version, "installed": u.Installed, "reason": err.Error()}); lerr != nil {
+			s.log.Error("a refused activation not recorded", "err", lerr)
+		}
 		writeError(w, badRequest(err.Error()))
 		return
 	}
-	ans := UpdateAnswer{Version: req.Version, Installed: u.Installed, Previous: prev,
+	ans := UpdateAnswer{Version: version, Installed: u.Installed, Previous: prev,
 		Restart: "not restarted (simulated hardware): the switch is written; restart jukitermd to run the new version"}
 	if u.Restart != nil {
 		ans.Restart = "jukitermd restarts now through systemd"
 	}
-	if err := s.record(r, "update.activate", map[string]any{"version": req.Version, "previous": prev, "installed": u.Installed}); err != nil {
-		writeError(w, err)
-		return
-	}
-	s.log.Warn("update activated", "version", req.Version, "previous", prev, "by", callerOf(r).Operator)
+	s.log.Warn("update activated", "version", version, "previous", prev, "by", callerOf(r).Operator)
 	writeJSON(w, ans)
 	if u.Restart != nil {
 		if f, ok := w.(http.Flusher); ok {
