@@ -9,28 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"jukiterm/hwsim/synth"
 )
-
-// xs is a generated line of n 'x' bytes, then a newline: never held whole.
-type xs struct{ left int }
-
-func (l *xs) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		return 0, io.EOF
-	}
-	n := 0
-	for n < len(p) && l.left > 0 {
-		p[n] = 'x'
-		n++
-		l.left--
-	}
-	if n < len(p) && l.left == 0 {
-		p[n] = '\n'
-		n++
-		l.left = -1
-	}
-	return n, nil
-}
 
 // TestOverlongLineThroughTheSocket repeats the attack through the socket: a 200 MB
 // line is rejected as over-long while jukitermd's memory stays bounded (the client,
@@ -41,7 +22,7 @@ func TestOverlongLineThroughTheSocket(t *testing.T) {
 	data := residents(t, 2)
 	first := data[:bytes.IndexByte(data, '\n')+1]
 	const size = 200 << 20
-	body := io.MultiReader(bytes.NewReader(first), strings.NewReader(`{"id":"huge","note":"`), &xs{left: size},
+	body := io.MultiReader(bytes.NewReader(first), strings.NewReader(`{"id":"huge","note":"`), synth.LongLine(size),
 		bytes.NewReader(data[len(first):]))
 	stored := fileBytes(f)
 	var before, after runtime.MemStats

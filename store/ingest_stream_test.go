@@ -9,36 +9,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"jukiterm/hwsim/synth"
 )
-
-// longLine streams one line of n bytes of JSON-ish text, then a newline, without
-// holding it.
-type longLine struct{ left int }
-
-func (l *longLine) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		return 0, io.EOF
-	}
-	n := 0
-	for n < len(p) && l.left > 0 {
-		p[n] = 'x'
-		n++
-		l.left--
-	}
-	if n < len(p) && l.left == 0 {
-		p[n] = '\n'
-		n++
-		l.left = -1
-	}
-	return n, nil
-}
 
 // A 200 MB line is rejected as over-long after reading it in bounded memory, and its
 // rejection keeps only its first bytes; the lines around it are applied.
 func TestOverlongLineStreamed(t *testing.T) {
 	s := openTemp(t)
 	const size = 200 << 20
-	in := io.MultiReader(bytes.NewReader(lines(person(1))), strings.NewReader(`{"id":"huge","note":"`), &longLine{left: size},
+	in := io.MultiReader(bytes.NewReader(lines(person(1))), strings.NewReader(`{"id":"huge","note":"`), synth.LongLine(size),
 		bytes.NewReader(lines(person(2))))
 	var before, after runtime.MemStats
 	runtime.GC()

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -25,15 +24,11 @@ type ConsistencyProof struct {
 // the tree of newSize entries, with both roots.
 func (s *Store) ProveConsistency(ctx context.Context, oldSize, newSize int64) (ConsistencyProof, error) {
 	p := ConsistencyProof{OldSize: oldSize, NewSize: newSize}
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, n, err := s.readTree(ctx)
 	if err != nil {
 		return p, err
 	}
 	defer tx.Rollback()
-	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM oplog`).Scan(&n); err != nil {
-		return p, err
-	}
 	if oldSize < 1 || oldSize > newSize || newSize > n {
 		return p, fmt.Errorf("no consistency proof from %d to %d entries (the log has %d): give two tree sizes, the older first, each at least 1 and at most the log's size", oldSize, newSize, n)
 	}

@@ -182,15 +182,11 @@ type InclusionProof struct {
 // (the size of a checkpoint, typically).
 func (s *Store) ProveInclusion(ctx context.Context, idx, treeSize int64) (InclusionProof, error) {
 	p := InclusionProof{Index: idx, TreeSize: treeSize}
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, n, err := s.readTree(ctx)
 	if err != nil {
 		return p, err
 	}
 	defer tx.Rollback()
-	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM oplog`).Scan(&n); err != nil {
-		return p, err
-	}
 	if idx < 0 || idx >= treeSize || treeSize > n {
 		return p, fmt.Errorf("entry %d is not in a tree of %d entries (the log has %d): give an index below the tree size", idx, treeSize, n)
 	}
@@ -223,4 +219,19 @@ func CheckInclusion(p InclusionProof, root tlog.Hash) error {
 		return fmt.Errorf("the proof's leaf is not entry %d", p.Index)
 	}
 	return nil
+}
+
+// readTree begins a read transaction over the log and returns it with the log's size
+// as that transaction sees it (the caller rolls it back).
+func (s *Store) readTree(ctx context.Context) (*sql.Tx, int64, error) {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(idx) + 1, 0) FROM oplog`).Scan(&n); err != nil {
+		tx.Rollback()
+		return nil, 0, err
+	}
+	return tx, n, nil
 }

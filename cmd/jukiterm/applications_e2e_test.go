@@ -15,11 +15,7 @@ import (
 // auditor's reconciliation of today counts them.
 func TestApplicationsAndReconcile(t *testing.T) {
 	bin := binaries(t)
-	state := filepath.Join(t.TempDir(), "state")
-	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
-		t.Fatalf("init: %+v", r)
-	}
-	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	_, conf, socket := simState(t, bin)
 	d := startDaemon(t, bin, conf, socket)
 	today := time.Now().Format(time.DateOnly)
 	signIn(t, bin, socket, "admin")

@@ -16,11 +16,7 @@ import (
 // checkpoint.
 func TestAuditAndRollback(t *testing.T) {
 	bin := binaries(t)
-	state := filepath.Join(t.TempDir(), "state")
-	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
-		t.Fatalf("init: %+v", r)
-	}
-	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	state, conf, socket := simState(t, bin)
 	b, _ := os.ReadFile(conf)
 	os.WriteFile(conf, bytes.Replace(b, []byte("checkpoint_seconds = 30"), []byte("checkpoint_seconds = 1"), 1), 0o640)
 	d := startDaemon(t, bin, conf, socket)

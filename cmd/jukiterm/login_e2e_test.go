@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,11 +19,7 @@ import (
 // after the wait clears them.
 func TestLockoutSurvivesRestartAndKill(t *testing.T) {
 	bin := binaries(t)
-	state := filepath.Join(t.TempDir(), "state")
-	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
-		t.Fatalf("init: %+v", r)
-	}
-	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	_, conf, socket := simState(t, bin)
 	fail := func(n int) {
 		t.Helper()
 		r := cli(t, bin, socket, "login", "operator", "--sim-finger", "unknown")
@@ -92,11 +87,7 @@ func TestLockoutSurvivesRestartAndKill(t *testing.T) {
 // fifth failure, and the nine others are told to wait without a capture.
 func TestParallelSignInsDoNotBypassLockout(t *testing.T) {
 	bin := binaries(t)
-	state := filepath.Join(t.TempDir(), "state")
-	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
-		t.Fatalf("init: %+v", r)
-	}
-	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	_, conf, socket := simState(t, bin)
 	d := startDaemon(t, bin, conf, socket)
 	for i := 1; i <= 4; i++ {
 		if r := cli(t, bin, socket, "login", "operator", "--sim-finger", "unknown"); r.code == 0 {
@@ -140,11 +131,7 @@ func TestParallelSignInsDoNotBypassLockout(t *testing.T) {
 // once as busy.
 func TestReaderQueueIsBounded(t *testing.T) {
 	bin := binaries(t)
-	state := filepath.Join(t.TempDir(), "state")
-	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
-		t.Fatalf("init: %+v", r)
-	}
-	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	_, conf, socket := simState(t, bin)
 	d := startDaemon(t, bin, conf, socket)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -185,11 +172,7 @@ func TestReaderQueueIsBounded(t *testing.T) {
 // `jukiterm login` without a name says which name it tried and how to give one.
 func TestSignInHints(t *testing.T) {
 	bin := binaries(t)
-	state := filepath.Join(t.TempDir(), "state")
-	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
-		t.Fatalf("init: %+v", r)
-	}
-	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	_, conf, socket := simState(t, bin)
 	d := startDaemon(t, bin, conf, socket)
 	if r := cli(t, bin, socket, "stats"); r.code == 0 || !strings.Contains(r.stderr, "`jukiterm login --sim-finger NAME`") {
 		t.Fatalf("stats without a session: %+v", r)

@@ -29,44 +29,8 @@ func TestProvisionEndToEnd(t *testing.T) {
 	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
 	d := startDaemon(t, bin, conf, socket)
 	defer d.stop(t)
-	resFile := filepath.Join(root, "residents.jsonl")
-	r := cli(t, bin, "", "sim", "gen", "residents", "--count", "40", "--seed", "5")
-	os.WriteFile(resFile, []byte(r.stdout), 0o600)
-	var people []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
-		var p map[string]any
-		json.Unmarshal([]byte(l), &p)
-		people = append(people, p)
-	}
-	id, _ := age.GenerateX25519Identity()
-	idFile := filepath.Join(root, "police.key")
-	os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600)
-	today := time.Now().Format(time.DateOnly)
-	signIn(t, bin, socket, "admin")
-	for _, args := range [][]string{
-		{"ingest", resFile},
-		{"recipient", "add", "police", "--name", "秋田県警察本部", "--kind", "body", "--legal-basis", "住基法 別表第5 第1号",
-			"--age-recipient", id.Recipient().String(), "--items", "resident_code,name,birth"},
-		{"application", "add", "P-7", "--body", "秋田県警察本部", "--purpose", "本人確認", "--legal-basis", "住基法 別表第5 第1号",
-			"--expected", "10", "--from", today, "--to", today},
-		{"sim", "usb", "plug", "--state", state, "--serial", "STICK-7"},
-	} {
-		if r := cli(t, bin, socket, args...); r.code != 0 {
-			t.Fatalf("%v: %+v", args, r)
-		}
-	}
-	// jukitermd sees the stick within its simulator's poll.
-	waitFor(t, "the stick on jukitermd's bus", func() bool {
-		return strings.Contains(cli(t, bin, socket, "media", "list", "--json").stdout, `"serial":"STICK-7"`)
-	})
-	for _, args := range [][]string{
-		{"media", "register", "STICK-7", "--label", "提供用 7"}, // the model from the plugged stick
-		{"media", "issue", "STICK-7", "--to", "operator"},
-	} {
-		if r := cli(t, bin, socket, args...); r.code != 0 {
-			t.Fatalf("%v: %+v", args, r)
-		}
-	}
+	people, idFile := provisionReady(t, bin, socket, state, provisionSetup{residents: 40, seed: 5, application: "P-7",
+		expected: 10, items: "resident_code,name,birth", serial: "STICK-7", identity: filepath.Join(root, "police.key")})
 	signIn(t, bin, socket, "operator")
 	// The request: codes, a number, kana + birth, and one nobody has.
 	req := "query_id,resident_code,my_number,name_kana,birth\n" +
@@ -86,7 +50,7 @@ func TestProvisionEndToEnd(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(volume, "jukiterm", "*")); len(left) != 0 {
 		t.Fatalf("a refused request left %v on the medium", left)
 	}
-	r = cli(t, bin, socket, "provision", "run", "--application", "P-7", "--request", reqFile, "--medium", "STICK-7", "--json")
+	r := cli(t, bin, socket, "provision", "run", "--application", "P-7", "--request", reqFile, "--medium", "STICK-7", "--json")
 	var res struct {
 		ID                  string
 		Matched             int
@@ -162,4 +126,57 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// provisionSetup says what provisionReady sets up.
+type provisionSetup struct {
+	residents, seed, expected int
+	application, items        string
+	serial, identity          string // the stick; where the recipient's identity is written
+}
+
+// provisionReady sets up, as the demo administrator on a running sim terminal, what a
+// bulk provision needs: synthetic residents ingested, the recipient 秋田県警察本部 with
+// a new age identity, an application valid today, and a stick plugged, registered and
+// issued to the demo operator. It returns the residents and the identity's file.
+func provisionReady(t *testing.T, bin, socket, state string, p provisionSetup) ([]map[string]any, string) {
+	t.Helper()
+	r := cli(t, bin, "", "sim", "gen", "residents", "--count", fmt.Sprint(p.residents), "--seed", fmt.Sprint(p.seed))
+	resFile := filepath.Join(t.TempDir(), "residents.jsonl")
+	os.WriteFile(resFile, []byte(r.stdout), 0o600)
+	var people []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var person map[string]any
+		json.Unmarshal([]byte(l), &person)
+		people = append(people, person)
+	}
+	id, _ := age.GenerateX25519Identity()
+	os.WriteFile(p.identity, []byte(id.String()+"\n"), 0o600)
+	today := time.Now().Format(time.DateOnly)
+	signIn(t, bin, socket, "admin")
+	for _, args := range [][]string{
+		{"ingest", resFile},
+		{"recipient", "add", "police", "--name", "秋田県警察本部", "--kind", "body", "--legal-basis", "住基法 別表第5 第1号",
+			"--age-recipient", id.Recipient().String(), "--items", p.items},
+		{"application", "add", p.application, "--body", "秋田県警察本部", "--purpose", "本人確認", "--legal-basis", "住基法 別表第5 第1号",
+			"--expected", fmt.Sprint(p.expected), "--from", today, "--to", today},
+		{"sim", "usb", "plug", "--state", state, "--serial", p.serial},
+	} {
+		if r := cli(t, bin, socket, args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	// jukitermd sees the stick within its simulator's poll.
+	waitFor(t, "the stick on jukitermd's bus", func() bool {
+		return strings.Contains(cli(t, bin, socket, "media", "list", "--json").stdout, `"serial":"`+p.serial+`"`)
+	})
+	for _, args := range [][]string{
+		{"media", "register", p.serial, "--label", "提供用 " + p.serial}, // the model from the plugged stick
+		{"media", "issue", p.serial, "--to", "operator"},
+	} {
+		if r := cli(t, bin, socket, args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	return people, p.identity
 }

@@ -22,11 +22,7 @@ import (
 // were ingested, searched and shown.
 func TestServiceEndToEnd(t *testing.T) {
 	bin := binaries(t)
-	state := filepath.Join(t.TempDir(), "state")
-	if r := cli(t, bin, "", "init", "--state", state, "--demo"); r.code != 0 {
-		t.Fatalf("init: %+v", r)
-	}
-	conf, socket := filepath.Join(state, "jukiterm.conf"), filepath.Join(state, "jukiterm.sock")
+	state, conf, socket := simState(t, bin)
 	keys := t.TempDir()
 	if r := cli(t, bin, "", "service", "update", "keygen", "--name", "prefecture-release", "--out", filepath.Join(keys, "rel")); r.code != 0 {
 		t.Fatalf("keygen: %+v", r)

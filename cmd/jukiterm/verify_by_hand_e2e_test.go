@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"filippo.io/age"
 )
 
 // TestVerifyByHand makes a backup, a provision on a simulated stick, exported
@@ -48,37 +46,10 @@ func TestVerifyByHand(t *testing.T) {
 	}
 
 	// A provision on a simulated stick (as TestProvisionEndToEnd), and a backup.
-	resFile := filepath.Join(root, "residents.jsonl")
-	r = cli(t, bin, "", "sim", "gen", "residents", "--count", "20", "--seed", "9")
-	os.WriteFile(resFile, []byte(r.stdout), 0o600)
-	var first map[string]any
-	json.Unmarshal([]byte(strings.SplitN(r.stdout, "\n", 2)[0]), &first)
-	id, _ := age.GenerateX25519Identity()
-	idFile := filepath.Join(root, "recipient.key")
-	os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600)
-	today := time.Now().Format(time.DateOnly)
-	signIn(t, bin, socket, "admin")
-	for _, args := range [][]string{
-		{"ingest", resFile},
-		{"recipient", "add", "police", "--name", "秋田県警察本部", "--kind", "body", "--legal-basis", "住基法 別表第5 第1号",
-			"--age-recipient", id.Recipient().String(), "--items", "resident_code,name"},
-		{"application", "add", "P-9", "--body", "秋田県警察本部", "--purpose", "本人確認", "--legal-basis", "住基法 別表第5 第1号",
-			"--expected", "5", "--from", today, "--to", today},
-		{"sim", "usb", "plug", "--state", state, "--serial", "STICK-9"},
-	} {
-		if r := cli(t, bin, socket, args...); r.code != 0 {
-			t.Fatalf("%v: %+v", args, r)
-		}
-	}
+	people, idFile := provisionReady(t, bin, socket, state, provisionSetup{residents: 20, seed: 9, application: "P-9",
+		expected: 5, items: "resident_code,name", serial: "STICK-9", identity: filepath.Join(root, "recipient.key")})
+	first := people[0]
 	waitFor(t, "a first exported checkpoint", func() bool { return len(checkpoints()) >= 1 })
-	waitFor(t, "the stick on jukitermd's bus", func() bool {
-		return strings.Contains(cli(t, bin, socket, "media", "list", "--json").stdout, `"serial":"STICK-9"`)
-	})
-	for _, args := range [][]string{{"media", "register", "STICK-9", "--label", "提供用 9"}, {"media", "issue", "STICK-9", "--to", "operator"}} {
-		if r := cli(t, bin, socket, args...); r.code != 0 {
-			t.Fatalf("%v: %+v", args, r)
-		}
-	}
 	r = cli(t, bin, socket, "backup", "create", "--json")
 	var made struct {
 		Path string `json:"path"`
