@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"jukiterm/daemon/api"
+	"jukiterm/daemon/update"
 	"jukiterm/store"
 )
 
@@ -24,7 +25,7 @@ func TestServiceCallOutlivesItsSession(t *testing.T) {
 		x.srv.service.mu.Lock()
 		x.srv.serviceEnd(r.Context(), "sup", "the supervisor ended it")
 		x.srv.service.mu.Unlock()
-		if refused = x.srv.stillInService(r); refused != nil {
+		if refused = x.srv.recordStage(r, &update.Package{Version: "9.0.0"}); refused != nil {
 			writeError(w, refused)
 			return
 		}

@@ -90,20 +90,14 @@ func (s *Server) traced(c caller, a action, h http.HandlerFunc) http.HandlerFunc
 	}
 }
 
-// stillInService refuses to go on with a vendor's call whose service session paused
-// or ended while it ran (a long upload): checked again just before anything is
-// changed, as the gate checked it when the call began.
-func (s *Server) stillInService(r *http.Request) error {
-	c := callerOf(r)
-	if c.service == "" {
-		return nil
+// liveSession is the caller's service session if it is still active: a vendor's call
+// is checked again just before it changes anything (a long upload may outlive its
+// session), as the gate checked it when the call began. The caller holds s.service.mu.
+func (s *Server) liveSession(c caller) (*serviceSession, error) {
+	if v := s.service.cur; v != nil && v.ID == c.service && !v.Paused {
+		return v, nil
 	}
-	s.service.mu.Lock()
-	defer s.service.mu.Unlock()
-	if v := s.service.cur; v == nil || v.ID != c.service || v.Paused {
-		return errDenied("the service session paused or ended while this call ran, so nothing was done: the supervisor confirms (`jukiterm service confirm`) or a new session starts, then send it again")
-	}
-	return nil
+	return nil, errDenied("the service session paused or ended while this call ran, so nothing was done: the supervisor confirms (`jukiterm service confirm`) or a new session starts, then send it again")
 }
 
 // serviceLookback bounds how far back EndInterruptedServices looks: a service session

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -41,23 +42,28 @@ func init() {
 	streamedBody[actUpdateStage] = true
 }
 
-// readPackage verifies the package in the request's body.
-func (s *Server) readPackage(w http.ResponseWriter, r *http.Request) (*update.Package, error) {
-	u := s.service.update
-	if u.Keys == nil {
+// packageError answers a refused or failed package.
+func (s *Server) packageError(w http.ResponseWriter, err error) error {
+	if errors.Is(err, update.ErrRefused) {
+		s.log.Warn("update package refused", "err", err)
+		w.Header().Set(resultHeader, "refused")
+		return &api.Error{Status: http.StatusUnprocessableEntity, Kind: api.KindBadRequest,
+			Message: err.Error() + ". Nothing was staged; do not install this package, and report it to the prefecture"}
+	}
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	s.log.Error("update package not staged", "err", err)
+	return badRequest(err.Error())
+}
+
+// packageBody is the request's package, bounded; nil when no key is pinned.
+func (s *Server) packageBody(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
+	if s.service.update.Keys == nil {
 		return nil, errUnavailable("no release key is pinned (update_keys is empty in the configuration), so every update package is refused: ask the administrator to add the vendor's and the prefecture's keys")
 	}
-	p, err := update.Verify(http.MaxBytesReader(w, r.Body, MaxPackage), u.Keys, u.Installed)
-	if err != nil {
-		s.log.Warn("update package refused", "err", err)
-		if errors.Is(err, update.ErrRefused) {
-			w.Header().Set(resultHeader, "refused")
-			return nil, &api.Error{Status: http.StatusUnprocessableEntity, Kind: api.KindBadRequest,
-				Message: err.Error() + ". Nothing was staged; do not install this package, and report it to the prefecture"}
-		}
-		return nil, err
-	}
-	return p, nil
+	return http.MaxBytesReader(w, r.Body, MaxPackage), nil
 }
 
 // UpdateAnswer describes a verified, staged or activated package.
@@ -72,33 +78,63 @@ type UpdateAnswer struct {
 }
 
 func (s *Server) updateVerify(w http.ResponseWriter, r *http.Request) {
-	p, err := s.readPackage(w, r)
+	body, err := s.packageBody(w, r)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	u := s.service.update
+	p, err := update.Verify(body, u.Keys, u.Installed)
+	if err != nil {
+		writeError(w, s.packageError(w, err))
 		return
 	}
 	w.Header().Set(resultHeader, fmt.Sprintf("verified version %s signed by %s, %d files", p.Version, p.Signer, len(p.Files)))
-	writeJSON(w, UpdateAnswer{Version: p.Version, Installed: s.service.update.Installed, Signer: p.Signer, Files: p.Files})
+	writeJSON(w, UpdateAnswer{Version: p.Version, Installed: u.Installed, Signer: p.Signer, Files: p.Files})
 }
 
+// updateStage streams the package to disk as it checks it; the staged version is
+// moved into place only after its update.stage entry is in the operation log (in the
+// service session the call began in, which must still be active).
 func (s *Server) updateStage(w http.ResponseWriter, r *http.Request) {
-	p, err := s.readPackage(w, r)
+	body, err := s.packageBody(w, r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if err := s.stillInService(r); err != nil {
-		writeError(w, err)
-		return
-	}
-	dir, err := p.Stage(s.service.update.Dir)
+	u := s.service.update
+	p, dir, err := update.Stage(body, u.Keys, u.Installed, u.Dir, func(p *update.Package) error {
+		return s.recordStage(r, p)
+	})
 	if err != nil {
-		writeError(w, badRequest(err.Error()))
+		writeError(w, s.packageError(w, err))
 		return
 	}
 	s.log.Info("update package staged", "version", p.Version, "signer", p.Signer, "dir", dir)
 	w.Header().Set(resultHeader, fmt.Sprintf("staged version %s signed by %s, %d files, in %s", p.Version, p.Signer, len(p.Files), dir))
-	writeJSON(w, UpdateAnswer{Version: p.Version, Installed: s.service.update.Installed, Signer: p.Signer, Files: p.Files, StagedIn: dir})
+	writeJSON(w, UpdateAnswer{Version: p.Version, Installed: u.Installed, Signer: p.Signer, Files: p.Files, StagedIn: dir})
+}
+
+// recordStage logs a checked package before it is moved into place: in the caller's
+// service session (refused if it paused or ended while the package arrived), or under
+// the caller's name outside one.
+func (s *Server) recordStage(r *http.Request, p *update.Package) error {
+	detail := map[string]any{"version": p.Version, "signer": p.Signer, "files": len(p.Files)}
+	c := callerOf(r)
+	if c.service == "" {
+		return s.record(r, "update.stage", detail)
+	}
+	s.service.mu.Lock()
+	defer s.service.mu.Unlock()
+	v, err := s.liveSession(c)
+	if err != nil {
+		return err
+	}
+	if err := s.serviceLog(r.Context(), v, "service.stage", detail); err != nil {
+		return &api.Error{Status: http.StatusServiceUnavailable, Kind: api.KindInternal,
+			Message: "the operation log could not record the stage, so nothing was staged: " + err.Error() + "; tell the administrator"}
+	}
+	return nil
 }
 
 // updateActivate (an administrator) switches to a staged version and restarts
@@ -118,7 +154,7 @@ func (s *Server) updateActivate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	prev, err := update.Activate(u.Dir, version, u.Installed)
+	prev, err := update.Activate(u.Dir, version, u.Installed, u.Keys)
 	if err != nil {
 		if lerr := s.record(r, "update.refused", map[string]any{"version": version, "installed": u.Installed, "reason": err.Error()}); lerr != nil {
 			s.log.Error("a refused activation not recorded", "err", lerr)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,19 +95,23 @@ func TestServiceEndToEnd(t *testing.T) {
 			t.Fatalf("service status lacks %q: %+v", want, r)
 		}
 	}
-	if r := cli(t, bin, socket, "service", "logs", "--since", "1h"); r.code != 0 || !strings.Contains(r.stdout, "service session started") {
-		t.Fatalf("service logs: %+v", r)
+	firstLogs := cli(t, bin, socket, "service", "logs", "--since", "1h")
+	if firstLogs.code != 0 || !strings.Contains(firstLogs.stdout, "service session started") || !strings.Contains(firstLogs.stdout, "signed in") {
+		t.Fatalf("service logs: %+v", firstLogs)
 	}
 	if r := cli(t, bin, socket, "search", "--code", code, "--json"); r.code == 0 || !strings.Contains(r.stderr, "only maintenance is allowed") {
 		t.Fatalf("a vendor who is also an operator searched in service mode: %+v", r)
 	}
 
-	// A signed package, verified and staged; the same with one byte changed, refused.
+	// A signed package holding a real jukitermd of version 9.0.0, verified and staged;
+	// the same with one byte changed, refused.
 	rel := t.TempDir()
-	os.MkdirAll(filepath.Join(rel, "bin"), 0o755)
 	os.MkdirAll(filepath.Join(rel, "systemd"), 0o755)
-	newBin := []byte("#!/bin/sh\necho jukitermd 9.0.0\n")
-	os.WriteFile(filepath.Join(rel, "bin", "jukitermd"), newBin, 0o755)
+	if out, err := exec.Command("go", "build", "-ldflags", "-X jukiterm/daemon/update.Version=9.0.0",
+		"-o", filepath.Join(rel, "bin", "jukitermd"), "jukiterm/cmd/jukitermd").CombinedOutput(); err != nil {
+		t.Fatalf("build jukitermd 9.0.0: %v\n%s", err, out)
+	}
+	newBin, _ := os.ReadFile(filepath.Join(rel, "bin", "jukitermd"))
 	os.WriteFile(filepath.Join(rel, "systemd", "jukitermd.service"), []byte("[Service]\nExecStart=/usr/sbin/jukitermd\n"), 0o644)
 	pkg := filepath.Join(t.TempDir(), "jukiterm-9.0.0.tar")
 	if r := cli(t, bin, "", "service", "update", "build", "--key", filepath.Join(keys, "rel.key"), "--version", "9.0.0", "--out", pkg, rel); r.code != 0 {
@@ -116,9 +121,9 @@ func TestServiceEndToEnd(t *testing.T) {
 		t.Fatalf("verify: %+v", r)
 	}
 	b, _ := os.ReadFile(pkg)
-	bad := bytes.Replace(b, []byte("echo jukitermd 9.0.0"), []byte("echo jukitermd 9.0.1"), 1) // one byte of bin/jukitermd
+	bad := bytes.Replace(b, []byte("ExecStart=/usr/sbin/"), []byte("ExecStart=/usr/bin/X"), 1) // one byte of a unit file
 	if bytes.Equal(bad, b) {
-		t.Fatal("the tampering did not hit the binary")
+		t.Fatal("the tampering did not hit the unit file")
 	}
 	tampered := filepath.Join(t.TempDir(), "tampered.tar")
 	os.WriteFile(tampered, bad, 0o644)
@@ -150,6 +155,13 @@ func TestServiceEndToEnd(t *testing.T) {
 	if l, _ := os.Readlink(filepath.Join(state, "updates", "current")); l != "9.0.0" {
 		t.Fatalf("updates/current -> %q", l)
 	}
+	// The activation takes effect at the next start: the checked 9.0.0 runs.
+	d.stop(t)
+	firstRun := d.out.String()
+	d = startDaemon(t, bin, conf, socket)
+	if !strings.Contains(d.out.String(), "starting the activated update") {
+		t.Fatalf("the activated version was not started:\n%s", d.out)
+	}
 
 	signIn(t, bin, socket, "auditor")
 	r = cli(t, bin, socket, "audit", "service")
@@ -157,7 +169,7 @@ func TestServiceEndToEnd(t *testing.T) {
 		"vendor vendor1, supervisor super1", "ended by the vendor",
 		"service.start", "action=" + "read the terminal's service status", "action=read jukitermd's own log",
 		"service.refused", "action=search", "result=done: verified version 9.0.0",
-		"result=failed (422)", "altered", "result=done: staged version 9.0.0", "action=activate a staged update",
+		"result=failed (422)", "altered", "service.stage", "result=done: staged version 9.0.0", "action=activate a staged update",
 		"service.end",
 	} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
@@ -169,14 +181,39 @@ func TestServiceEndToEnd(t *testing.T) {
 	if r := cli(t, bin, socket, "service", "start", "--supervisor", "super1", "--sim-finger", "super1"); r.code != 0 {
 		t.Fatalf("second service start: %+v", r)
 	}
+	if r := cli(t, bin, socket, "service", "status"); r.code != 0 || !strings.Contains(r.stdout, "9.0.0") {
+		t.Fatalf("the status after the activation does not show version 9.0.0: %+v", r)
+	}
 	logs := cli(t, bin, socket, "service", "logs")
-	if logs.code != 0 || len(strings.Split(logs.stdout, "\n")) < 20 {
+	if logs.code != 0 || !strings.Contains(logs.stdout, "service session started") {
 		t.Fatalf("service logs: %+v", logs)
 	}
 	d.stop(t)
 	for _, v := range values {
-		if strings.Contains(logs.stdout, v) || strings.Contains(d.out.String(), v) {
+		if strings.Contains(firstLogs.stdout+logs.stdout, v) || strings.Contains(firstRun+d.out.String(), v) {
 			t.Errorf("a resident's value is in jukitermd's log: %q", v)
 		}
 	}
+
+	// A staged daemon altered after its activation is not started: the installed
+	// version runs and says why (in its log and, as update.refused, the operation log).
+	f, err := os.OpenFile(filepath.Join(state, "updates", "9.0.0", "bin", "jukitermd"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := make([]byte, 1)
+	staged, _ := os.Open(f.Name())
+	staged.ReadAt(one, 4096)
+	staged.Close()
+	f.WriteAt([]byte{one[0] ^ 1}, 4096)
+	f.Close()
+	d = startDaemon(t, bin, conf, socket)
+	if out := d.out.String(); strings.Contains(out, "starting the activated update") || !strings.Contains(out, "altered after staging") {
+		t.Fatalf("an altered staged daemon:\n%s", out)
+	}
+	signIn(t, bin, socket, "auditor")
+	if r := cli(t, bin, socket, "audit", "verify"); r.code != 0 {
+		t.Fatalf("audit verify: %+v", r)
+	}
+	d.stop(t)
 }

@@ -2,7 +2,8 @@
 // the identity file and serves the local API on a Unix socket.
 //
 // Exit status: 0 after a clean shutdown, 1 when it cannot start or serve, 2 on a usage
-// or configuration error.
+// or configuration error, 75 after a clean shutdown for an activated update (systemd
+// starts it again).
 package main
 
 import (
@@ -54,6 +55,9 @@ func run(args []string) int {
 		return fail(2, "%v", err)
 	}
 	level.Set(*cfg.Level())
+	// An activated update runs instead of this binary (checked against its signed
+	// manifest first); a refused one is recorded once the log is open.
+	launchErr := launchActivated(cfg, log)
 	// One jukitermd per state directory, and none while an offline command works on
 	// it: the lock comes before swtpm, the HSM or a socket is touched.
 	lock, err := statelock.Acquire(cfg.StateDir, statelock.Daemon)
@@ -110,6 +114,7 @@ func run(args []string) int {
 	if err := checkExported(st, cfg, signer); err != nil {
 		return fail(1, "the operation log does not match its newest exported checkpoint in %s: %v. Either the identity file was rolled back or altered — do not use the terminal and report it — or the HSM's signing key changed (a replaced HSM), whose checkpoints the new key cannot check: then add the old key (`jukiterm keys public --note` of it) to %s. After a backup restore this does not happen (`jukiterm backup restore` sets newer checkpoints aside and trusts the source terminal's key)", cfg.CheckpointDir, err, cfg.LogVerifiers)
 	}
+	recordLaunch(st, launchErr, log)
 	rot := newRotation(cfg, keys, kf, st, log)
 	defer rot.Close()
 	if err := rot.settle(nextKeys); err != nil {
@@ -222,6 +227,10 @@ func run(args []string) int {
 	finalCheckpoint(st, cfg, signer, log)
 	if err := st.Close(); err != nil {
 		return fail(1, "closing the identity file: %v", err)
+	}
+	if restartWanted.Load() {
+		log.Info("stopped cleanly to start the activated update", "exit_status", exitRestart)
+		return exitRestart
 	}
 	log.Info("stopped cleanly")
 	return 0

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"time"
 
 	"jukiterm/cmd/internal/hw"
@@ -42,14 +40,8 @@ func setService(srv *daemon.Server, cfg config.Config, confPath string, keys *hw
 		}
 		u.Keys = v
 	}
-	if cfg.Hardware == "real" {
-		u.Restart = func() error {
-			out, err := exec.Command("systemctl", "--no-block", "restart", "jukitermd.service").CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("systemctl restart jukitermd.service: %w: %s", err, out)
-			}
-			return nil
-		}
+	if cfg.Hardware == "real" { // systemd starts jukitermd again (RestartForceExitStatus=75)
+		u.Restart = requestRestart
 	}
 	srv.SetUpdates(u)
 	if err := srv.EndInterruptedServices(context.Background()); err != nil {

@@ -84,33 +84,111 @@ func TestVerifyAndStage(t *testing.T) {
 		t.Fatalf("package %+v", p)
 	}
 	dir := t.TempDir()
-	staged, err := p.Stage(dir)
-	if err != nil {
-		t.Fatal(err)
+	if _, _, err := Stage(bytes.NewReader(pkg), keys, "1.1.9", dir, func(*Package) error { return errors.New("the log is full") }); err == nil || !strings.Contains(err.Error(), "the log is full") {
+		t.Fatalf("a stage whose log entry failed: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("a stage whose log entry failed left %v", left)
+	}
+	committed := ""
+	_, staged, err := Stage(bytes.NewReader(pkg), keys, "1.1.9", dir, func(p *Package) error { committed = p.Version; return nil })
+	if err != nil || committed != "1.2.0" {
+		t.Fatal(committed, err)
 	}
 	b, err := os.ReadFile(filepath.Join(staged, "bin", "jukitermd"))
 	fi, _ := os.Stat(filepath.Join(staged, "bin", "jukitermd"))
 	if err != nil || !strings.Contains(string(b), "new daemon") || fi.Mode().Perm() != 0o755 {
 		t.Fatalf("staged binary: %q %v %v", b, fi.Mode(), err)
 	}
-	if _, err := p.Stage(dir); err == nil {
+	if m, err := os.ReadFile(filepath.Join(staged, "MANIFEST")); err != nil || !bytes.Contains(m, []byte("version 1.2.0\n")) || !bytes.Contains(m, []byte("— prefecture-release ")) {
+		t.Fatalf("the signed manifest is not kept beside the staged files: %q %v", m, err)
+	}
+	if _, _, err := Stage(bytes.NewReader(pkg), keys, "1.1.9", dir, nil); err == nil {
 		t.Fatal("the same version staged twice")
 	}
-	if _, err := Activate(dir, "1.2.0", "1.2.0"); !errors.Is(err, ErrRefused) {
+	if _, err := Activate(dir, "1.2.0", "1.2.0", keys); !errors.Is(err, ErrRefused) {
 		t.Fatalf("a staged version activated over the same installed version: %v", err)
 	}
-	if _, err := Activate(dir, "1.2.0", "2.0.0"); !errors.Is(err, ErrRefused) {
+	if _, err := Activate(dir, "1.2.0", "2.0.0", keys); !errors.Is(err, ErrRefused) {
 		t.Fatalf("a staged version activated over a newer installed one (a downgrade): %v", err)
 	}
-	prev, err := Activate(dir, "1.2.0", "1.0.0")
+	if l, err := Pending(dir, keys, "1.0.0"); l != nil || err != nil {
+		t.Fatalf("a launch before any activation: %v %v", l, err)
+	}
+	prev, err := Activate(dir, "1.2.0", "1.0.0", keys)
 	if err != nil || prev != "" {
 		t.Fatal(prev, err)
 	}
 	if l, _ := os.Readlink(filepath.Join(dir, "current")); l != "1.2.0" {
 		t.Fatalf("current -> %q", l)
 	}
-	if _, err := Activate(dir, "9.9.9", "1.0.0"); err == nil {
+	if _, err := Activate(dir, "9.9.9", "1.0.0", keys); err == nil {
 		t.Fatal("an unstaged version activated")
+	}
+	l, err := Pending(dir, keys, "1.0.0")
+	if err != nil || l == nil || l.Version != "1.2.0" {
+		t.Fatalf("the activated version is not launched: %+v %v", l, err)
+	}
+	got, _ := io.ReadAll(l.binary)
+	l.Close()
+	if len(got) != 0 { // read to the end while it was checked
+		t.Fatalf("the launch's binary was not the checked descriptor")
+	}
+	if l, err := Pending(dir, keys, "1.2.0"); l != nil || err != nil {
+		t.Fatalf("the launched version (installed 1.2.0) would launch itself again: %v %v", l, err)
+	}
+}
+
+// TestStagedIsCheckedAgain: a staged version altered on disk after staging (a byte of
+// the daemon, an added file, the manifest, a key no longer pinned) is refused at
+// activation and at launch.
+func TestStagedIsCheckedAgain(t *testing.T) {
+	s, v := keyPair(t, "prefecture-release")
+	_, other := keyPair(t, "vendor-release")
+	keys := note.VerifierList(v)
+	pkg := build(t, "1.2.0", s)
+	for name, c := range map[string]struct {
+		alter  func(staged string)
+		keys   note.Verifiers
+		reason string
+	}{
+		"a byte of the daemon": {alter: func(d string) {
+			f, _ := os.OpenFile(filepath.Join(d, "bin", "jukitermd"), os.O_WRONLY, 0)
+			f.WriteAt([]byte("X"), 3)
+			f.Close()
+		}, reason: "altered after staging"},
+		"an added file": {alter: func(d string) {
+			os.WriteFile(filepath.Join(d, "bin", "helper"), []byte("x"), 0o755)
+		}, reason: "does not list"},
+		"a mode": {alter: func(d string) {
+			os.Chmod(filepath.Join(d, "systemd", "jukitermd.service"), 0o755)
+		}, reason: "mode changed"},
+		"the manifest": {alter: func(d string) {
+			m, _ := os.ReadFile(filepath.Join(d, "MANIFEST"))
+			os.WriteFile(filepath.Join(d, "MANIFEST"), bytes.Replace(m, []byte("1.2.0"), []byte("1.2.1"), 1), 0o644)
+		}, reason: "signature"},
+		"a removed manifest":     {alter: func(d string) { os.Remove(filepath.Join(d, "MANIFEST")) }, reason: "no MANIFEST"},
+		"a key no longer pinned": {alter: func(string) {}, keys: note.VerifierList(other), reason: "does not trust"},
+	} {
+		dir := t.TempDir()
+		_, staged, err := Stage(bytes.NewReader(pkg), keys, "1.0.0", dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Activate(dir, "1.2.0", "1.0.0", keys); err != nil {
+			t.Fatal(err)
+		}
+		c.alter(staged)
+		k := keys
+		if c.keys != nil {
+			k = c.keys
+		}
+		if _, err := Activate(dir, "1.2.0", "1.0.0", k); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("%s: activation: %v, want refused because %q", name, err, c.reason)
+		}
+		if l, err := Pending(dir, k, "1.0.0"); l != nil || !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("%s: launch: %v %v, want refused because %q", name, l, err, c.reason)
+		}
 	}
 }
 
@@ -172,6 +250,13 @@ func TestRefused(t *testing.T) {
 		_, err := Verify(bytes.NewReader(c.pkg), keys, "1.1.0")
 		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), c.reason) {
 			t.Errorf("%s: %v, want refused because %q", name, err, c.reason)
+		}
+		dir := t.TempDir()
+		if _, _, err := Stage(bytes.NewReader(c.pkg), keys, "1.1.0", dir, nil); !errors.Is(err, ErrRefused) {
+			t.Errorf("%s: staged: %v", name, err)
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("%s: a refused package left %v in the updates directory", name, left)
 		}
 	}
 }
