@@ -132,7 +132,8 @@ func (s *Store) Ingest(ctx context.Context, in io.Reader, o IngestOptions) (Inge
 		if len(batch) == 0 {
 			continue
 		}
-		if err := s.applyBatch(batch, lineNo, lr.sum(), o.OperatorID, o.LogOperator, run.id, &res); err != nil {
+		job := batchJob{prefix: lr.sum(), operator: o.OperatorID, logOperator: o.LogOperator, run: run.id}
+		if err := s.applyBatch(batch, lineNo, job, &res); err != nil {
 			return res, err
 		}
 		if o.Committed != nil {
@@ -195,9 +196,22 @@ type line struct {
 	text []byte
 }
 
+// batchJob says where a batch of lines comes from and how it is recorded.
+type batchJob struct {
+	prefix                []byte // the SHA-256 state of the file up to this batch (a file's ingest)
+	operator, logOperator string // 操作者ＩＤ of the records; the operation log's operator
+	run                   int64  // the ingests row, 0 if untracked
+	// A CS link's batch: its municipality (a notification of another is refused as
+	// wrong-peer), the CS's sequence number of each line (in line.no), the outcome of
+	// each line, and the link's sequence reached, kept in the same transaction.
+	peer     string
+	outcomes *[]LineOutcome
+}
+
 // applyBatch applies lines in one transaction and adds their outcome to res only once
 // the transaction is durable.
-func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator, logOperator string, run int64, res *IngestResult) error {
+func (s *Store) applyBatch(batch []line, lineNo int, job batchJob, res *IngestResult) error {
+	prefix, operator, logOperator, run := job.prefix, job.operator, job.logOperator, job.run
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	startSeq, startID, mark := s.seq, s.lastID, s.logMark()
@@ -212,12 +226,24 @@ func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator, lo
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	a := &applier{s: s, kr: s.keys(), tx: tx, operator: operator, logOp: logOperator, run: run, now: time.Now().UTC().Format(time.RFC3339Nano)}
+	a := &applier{s: s, kr: s.keys(), tx: tx, operator: operator, logOp: logOperator, run: run, peer: job.peer,
+		now: time.Now().UTC().Format(time.RFC3339Nano)}
 	var part IngestResult
+	var outcomes []LineOutcome
 	for _, l := range batch {
+		before := part
 		if err := a.one(l, &part); err != nil {
 			undo(tx)
 			return fmt.Errorf("line %d: %w", l.no, err)
+		}
+		if job.outcomes != nil {
+			outcomes = append(outcomes, outcomeOf(l, before, part, s.seq))
+		}
+	}
+	if job.peer != "" {
+		if err := a.linkReached(uint64(lineNo)); err != nil {
+			undo(tx)
+			return err
 		}
 	}
 	total := IngestResult{Applied: res.Applied + part.Applied, Duplicates: res.Duplicates + part.Duplicates,
@@ -232,7 +258,11 @@ func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator, lo
 		undo(tx)
 		return fmt.Errorf("record progress: %w", err)
 	}
-	for _, e := range append(ingestEntries(batch, lineNo, logOperator, run, &part, a.keyed.list), a.probes...) {
+	entries := ingestEntries(batch, lineNo, logOperator, run, &part, a.keyed.list)
+	if job.peer != "" {
+		entries = linkEntries(batch, job.peer, logOperator, &part, a.keyed.list)
+	}
+	for _, e := range append(entries, a.probes...) {
 		if _, err := s.appendInTx(tx, e); err != nil {
 			undo(tx)
 			return fmt.Errorf("the batch is not applied: %w", err)
@@ -246,6 +276,9 @@ func (s *Store) applyBatch(batch []line, lineNo int, prefix []byte, operator, lo
 	res.Duplicates += part.Duplicates
 	res.Rejected += part.Rejected
 	res.Rejections = append(res.Rejections, part.Rejections...)
+	if job.outcomes != nil {
+		*job.outcomes = append(*job.outcomes, outcomes...)
+	}
 	return nil
 }
 
@@ -258,6 +291,7 @@ type applier struct {
 	logOp    string  // who sent the lines (the operation log's operator)
 	probes   []Entry // ingest.probe entries for this batch
 	run      int64   // the ingests row, 0 if untracked
+	peer     string  // a CS link's municipality ("" for a file)
 	now      string
 	stmts    map[string]*sql.Stmt // this transaction's statements
 	keyed    keyedSet             // the codes of the batch's lines, for the operation log
@@ -269,6 +303,10 @@ func (a *applier) one(l line, res *IngestResult) error {
 	a.keyed.addLine(n, l.text)
 	if v == nil {
 		v = record.CheckKeys(n)
+	}
+	if v == nil && a.peer != "" && n.Municipality != a.peer {
+		v = &record.Violation{Rule: record.RuleWrongPeer, Message: fmt.Sprintf(
+			"the notification is of municipality %s, but this link is authenticated as the CS of %s: a CS sends its own municipality's notifications only", n.Municipality, a.peer)}
 	}
 	if v != nil {
 		return a.reject(l, n, v, res)

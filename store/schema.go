@@ -95,6 +95,13 @@ var migrations = []string{
 	// checked: it is closed, and its file, sent again, is read afresh.
 	`ALTER TABLE ingests ADD COLUMN prefix_sha256 BLOB;
 	UPDATE ingests SET source = X'', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE finished_at IS NULL;`,
+
+	// 8: links (docs/links.md): the outbox of applied updates for the national server,
+	// written in each update's transaction and trimmed on its acknowledgement (the
+	// version itself is read from persons or history when sent), and each CS link's
+	// sequence number reached, kept in the transaction of the notifications it brought.
+	`CREATE TABLE outbox (update_seq INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, queued_at TEXT NOT NULL);
+	CREATE TABLE link_cs (municipality TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, updated_at TEXT NOT NULL) WITHOUT ROWID;`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -43,5 +43,9 @@ func (a *applier) write(n *record.Notification, old record.Record, found bool, h
 		VALUES (?, ?, ?, ?, ?, ?)`, n.Municipality, n.ID, hash, rec.UpdateSeq, rec.ID, a.now); err != nil {
 		return fmt.Errorf("record notification: %w", err)
 	}
+	// For the national server, in the update's own transaction (store/outbox.go).
+	if _, err := a.exec(`INSERT INTO outbox (update_seq, person_id, queued_at) VALUES (?, ?, ?)`, rec.UpdateSeq, rec.ID, a.now); err != nil {
+		return fmt.Errorf("queue the update for the national server: %w", err)
+	}
 	return nil
 }

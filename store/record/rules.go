@@ -29,6 +29,10 @@ const (
 	RuleBadSex                  = "bad-sex"
 )
 
+// RuleWrongPeer refuses, on a CS link, a notification of another municipality than the
+// authenticated CS's (not in DOMAIN.md's table: it concerns the link, not the file).
+const RuleWrongPeer = "wrong-peer"
+
 // RuleIDs lists every rule id, in the order of DOMAIN.md's table.
 var RuleIDs = []string{
 	RuleEnteringCurrentResident, RuleEnteringDeceased, RuleUnknownPerson, RuleRemovedPerson,
