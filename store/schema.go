@@ -99,8 +99,13 @@ var migrations = []string{
 	// 8: links (docs/links.md): the outbox of applied updates for the national server,
 	// written in each update's transaction and trimmed on its acknowledgement (the
 	// version itself is read from persons or history when sent), and each CS link's
-	// sequence number reached, kept in the transaction of the notifications it brought.
-	`CREATE TABLE outbox (update_seq INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, queued_at TEXT NOT NULL);
+	// sequence number reached, kept in the transaction of the notifications it brought;
+	// the pinned peers (a removed one keeps its row, with removed_at).
+	`CREATE TABLE peers (peer_id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+		municipality TEXT NOT NULL, address TEXT NOT NULL, spki_sha256 TEXT NOT NULL,
+		not_after TEXT NOT NULL, reason TEXT NOT NULL, added_at TEXT NOT NULL, added_by TEXT NOT NULL,
+		removed_at TEXT, removed_by TEXT);
+	CREATE TABLE outbox (update_seq INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, queued_at TEXT NOT NULL);
 	CREATE TABLE link_cs (municipality TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, updated_at TEXT NOT NULL) WITHOUT ROWID;`,
 }
 
