@@ -93,6 +93,12 @@ type Config struct {
 	// UpdatesDir receives staged update packages, one directory per version; default
 	// /var/lib/jukiterm/updates (STATE_DIR/updates in sim mode).
 	UpdatesDir string `toml:"updates_dir"`
+	// CSListen is the address (HOST:PORT) jukitermd listens on for the municipalities'
+	// CS (docs/links.md); empty: no CS link is accepted.
+	CSListen string `toml:"cs_listen"`
+	// LinkCert is this terminal's link certificate (PEM), whose key is the HSM's
+	// jukiterm-tls key; default STATE_DIR/link.crt.
+	LinkCert string `toml:"link_cert"`
 }
 
 // SimHSMURI names the SoftHSM2 token that `jukiterm init` creates in a state directory.
@@ -139,6 +145,7 @@ func Default(stateDir string) Config {
 		ServicePresenceMinutes: DefaultServicePresenceMinutes,
 		ServiceGraceMinutes:    DefaultServiceGraceMinutes,
 		UpdatesDir:             filepath.Join(stateDir, "updates"),
+		LinkCert:               filepath.Join(stateDir, "link.crt"),
 	}
 }
 
@@ -239,6 +246,7 @@ func Parse(path string, data []byte) (Config, error) {
 	c.limitDefaults()
 	c.oplogDefaults(dir)
 	c.serviceDefaults(dir)
+	c.linkDefaults(dir)
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: path, Line: lineOf(data, key), Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -277,6 +285,9 @@ func Parse(path string, data []byte) (Config, error) {
 		return c, bad(key, "%s", msg)
 	}
 	if key, msg := c.checkService(); key != "" {
+		return c, bad(key, "%s", msg)
+	}
+	if key, msg := c.checkLinks(); key != "" {
 		return c, bad(key, "%s", msg)
 	}
 	for _, m := range c.ApprovedMedia {
@@ -374,5 +385,5 @@ func (c Config) NeedRestart(next Config) []string {
 			keys = append(keys, k.name)
 		}
 	}
-	return append(keys, c.serviceNeedRestart(next)...)
+	return append(append(keys, c.serviceNeedRestart(next)...), c.linksNeedRestart(next)...)
 }
