@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"testing"
@@ -8,11 +9,19 @@ import (
 	"jukiterm/store/record"
 )
 
-// TestPoolsCoverTheResidents: every name part and every address of drawn residents
-// comes from NameParts and AddressParts, so a test looking for them misses none.
+// TestPoolsCoverTheResidents: every name part of drawn residents is one of NameParts,
+// and every address is its prefecture and municipality, parts of AddressParts, and
+// numbers, so a test looking for them misses none.
 func TestPoolsCoverTheResidents(t *testing.T) {
-	names, places := NameParts(), AddressParts()
-	for _, n := range Residents(7, 5000, record.Akita()) {
+	p := record.Akita()
+	names := NameParts()
+	// Longest first, so that 大字上野 goes before 上野.
+	parts := append([]string{p.Name}, AddressParts()...)
+	for _, m := range p.Municipalities {
+		parts = append(parts, m.Name)
+	}
+	slices.SortFunc(parts, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	for _, n := range Residents(7, 5000, p) {
 		for _, full := range []*string{n.Name, n.NameKana, n.FormerSurname, n.FormerSurnameKana} {
 			if full == nil {
 				continue
@@ -26,8 +35,12 @@ func TestPoolsCoverTheResidents(t *testing.T) {
 		if n.Address == nil {
 			t.Fatal("a drawn resident has no address")
 		}
-		if !slices.ContainsFunc(places, func(p string) bool { return strings.Contains(*n.Address, p) }) {
-			t.Fatalf("address %q of a drawn resident holds no part of AddressParts", *n.Address)
+		rest := *n.Address
+		for _, part := range parts {
+			rest = strings.ReplaceAll(rest, part, "")
+		}
+		if strings.Trim(rest, "0123456789一二三四五六七八九十丁目番地号字") != "" {
+			t.Fatalf("address %q of a drawn resident holds %q, which is not in AddressParts", *n.Address, rest)
 		}
 	}
 }
