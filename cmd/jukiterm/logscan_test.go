@@ -31,8 +31,11 @@ type logScanner struct {
 func newLogScanner() *logScanner {
 	var words []string
 	for _, w := range append(synth.NameParts(), synth.AddressParts()...) {
-		if utf8.RuneCountInString(w) >= 2 && !slices.Contains(words, w) {
-			words = append(words, w)
+		// A kana name is also looked for in hiragana, as staff often type it (search --kana).
+		for _, v := range []string{w, hiragana(w)} {
+			if utf8.RuneCountInString(v) >= 2 && !slices.Contains(words, v) {
+				words = append(words, v)
+			}
 		}
 	}
 	slices.SortFunc(words, func(a, b string) int { return len(b) - len(a) })
@@ -90,6 +93,16 @@ func numberTokens(line string) []string {
 	}
 	flush()
 	return out
+}
+
+// hiragana writes the katakana of s in hiragana.
+func hiragana(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'ァ' && r <= 'ヶ' {
+			return r - 0x60
+		}
+		return r
+	}, s)
 }
 
 func hasNonASCII(s string) bool {
@@ -199,6 +212,7 @@ func TestLogScannerFindsPersonalValues(t *testing.T) {
 		`level=WARN msg="rejected" code=(45000000001` + fmt.Sprint(record.MyNumberCheckDigit("45000000001")) + `)`,
 		`level=INFO msg=show detail="住民票コード１２００００００００１"`,
 		`level=INFO msg=search kana="サトウ　ハナコ"`,
+		`level=INFO msg=search kana="ささき　ゆうこ"`,
 		`level=INFO msg=show name=小笠原`,
 		`level=INFO msg=moved to=秋田県秋田市山王一丁目1番1号`,
 		`level=INFO msg=moved to=秋田県男鹿市船川港船川12番地`,
