@@ -7,7 +7,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,7 +102,7 @@ func TestBackupSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
-	f.srv.log = slog.New(slog.NewTextHandler(&logs, nil))
+	f.srv.log = testLogger(t, &logs, nil)
 	b, key := backupConfig(t)
 	var mu sync.Mutex
 	now := time.Date(2026, 11, 26, 1, 59, 30, 0, time.Local)
@@ -159,7 +158,7 @@ func TestBackupSchedule(t *testing.T) {
 func TestBackupScheduleOff(t *testing.T) {
 	f := start(t)
 	var logs syncBuffer
-	f.srv.log = slog.New(slog.NewTextHandler(&logs, nil))
+	f.srv.log = testLogger(t, &logs, nil)
 	b, _ := backupConfig(t)
 	b.Recipients = nil
 	b.After = func(time.Duration) <-chan time.Time { t.Error("a schedule without recipients runs"); return nil }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -26,7 +25,7 @@ func TestSignInFloodIsBounded(t *testing.T) {
 	t.Cleanup(func() { SignInRefusalEvery = every })
 	f := start(t)
 	var lines syncBuffer
-	f.srv.log = slog.New(slog.NewTextHandler(&lines, nil))
+	f.srv.log = testLogger(t, &lines, nil)
 	cl := client.New(f.socket)
 	before := f.st.LogSize()
 	long := strings.Repeat("x", 31994) + "\x00\x1b[2J\xff"

@@ -45,7 +45,7 @@ func start(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv = New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.srv = New(st, testLogger(t, io.Discard, nil))
 	go func() { f.done <- f.srv.Serve(l) }()
 	f.cl = client.New(f.socket)
 	f.cl.Token = f.srv.sessions.open("tester", os.Getuid(), rightsOf(staffRoles()...))
@@ -137,7 +137,7 @@ func TestUnknownCallDenied(t *testing.T) {
 }
 
 func TestNoPeerNoService(t *testing.T) {
-	s := New(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := New(nil, testLogger(t, io.Discard, nil))
 	token := s.sessions.open("tester", 0, rightsOf(staffRoles()...))
 	req, _ := http.NewRequest("GET", "/v1/stats", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -199,7 +199,7 @@ func TestShutdownDuringIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(f.st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := New(f.st, testLogger(t, io.Discard, nil))
 	go srv.Serve(l)
 	defer srv.Shutdown(context.Background())
 	f.cl.Token = srv.sessions.open("tester", os.Getuid(), rightsOf(store.RoleAdministrator))
@@ -214,7 +214,7 @@ func TestShutdownDuringIngest(t *testing.T) {
 func TestLogsCarryNoPersonalValues(t *testing.T) {
 	var logs bytes.Buffer
 	f := start(t)
-	f.srv.log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f.srv.log = testLogger(t, &logs, &slog.HandlerOptions{Level: slog.LevelDebug})
 	ctx := context.Background()
 	data := residents(t, 20)
 	var first map[string]any

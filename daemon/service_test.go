@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -389,7 +388,7 @@ func TestServiceEnds(t *testing.T) {
 		v := x.begin(t)
 		// A new jukitermd on the same identity file: the session is gone, and its end
 		// is recorded at start.
-		srv := New(x.st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		srv := New(x.st, testLogger(t, io.Discard, nil))
 		if err := srv.EndInterruptedServices(ctx); err != nil {
 			t.Fatal(err)
 		}

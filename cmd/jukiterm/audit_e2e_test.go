@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jukiterm/internal/testlogs"
 )
 
 // TestAuditAndRollback: searches are in the operation log, checkpoints are signed and
@@ -78,7 +80,7 @@ func TestAuditAndRollback(t *testing.T) {
 	// The file is put back as it was before the second run: jukitermd refuses it.
 	os.WriteFile(filepath.Join(state, "jukiterm.db"), old, 0o600)
 	cmd := exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf)
-	out, err := cmd.CombinedOutput()
+	out, err := testlogs.CombinedOutput(t, cmd)
 	if err == nil || !strings.Contains(string(out), "rolled back or altered") {
 		t.Fatalf("start on a rolled-back file: %v\n%s", err, out)
 	}

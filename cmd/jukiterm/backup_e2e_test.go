@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/client"
+	"jukiterm/internal/testlogs"
 )
 
 // terminal is a state directory made by `jukiterm init --state`.
@@ -43,6 +44,7 @@ func (tm terminal) serve(t *testing.T, bin string) func() {
 	cmd := exec.Command(filepath.Join(bin, "jukitermd"), "--config", tm.conf)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	testlogs.TeeStderr(t, cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/client"
+	"jukiterm/internal/testlogs"
 	"jukiterm/store/record"
 
 	_ "github.com/mattn/go-sqlite3"
@@ -118,6 +119,7 @@ func TestEndToEnd(t *testing.T) {
 	daemon := exec.Command(filepath.Join(bin, "jukitermd"), "--config", filepath.Join(state, "jukiterm.conf"))
 	var dlog bytes.Buffer
 	daemon.Stderr = &dlog
+	testlogs.TeeStderr(t, daemon)
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +250,7 @@ func TestRecoveryDrill(t *testing.T) {
 		cmd := exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
+		testlogs.TeeStderr(t, cmd)
 		cmd.Start()
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"jukiterm/internal/testlogs"
 )
 
 // TestReplacedHSMDrill: the HSM is replaced by an empty, initialised token, and the
@@ -67,7 +69,7 @@ func TestReplacedHSMDrill(t *testing.T) {
 		}
 	}
 	// Without the former key, the exported checkpoints do not verify: jukitermd refuses.
-	if out, err := exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf).CombinedOutput(); err == nil || !strings.Contains(string(out), "keys public --note") {
+	if out, err := testlogs.CombinedOutput(t, exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf)); err == nil || !strings.Contains(string(out), "keys public --note") {
 		t.Fatalf("jukitermd started without the former key: %v\n%s", err, out)
 	}
 	if r := cli(t, bin, "", "keys", "trust", "--config", conf, "--reason", "the former HSM's key, from the drill's record", strings.TrimSpace(note.stdout)); r.code != 0 {
@@ -77,7 +79,7 @@ func TestReplacedHSMDrill(t *testing.T) {
 	vf := filepath.Join(state, "log-verifiers")
 	signed, _ := os.ReadFile(vf)
 	os.WriteFile(vf, append([]byte("jukiterm-x+"+strings.Split(strings.TrimSpace(note.stdout), "+")[1]+"+"+strings.Split(strings.TrimSpace(note.stdout), "+")[2]+"\n"), signed...), 0o600)
-	if out, err := exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf).CombinedOutput(); err == nil || !strings.Contains(string(out), "not signed by this terminal's HSM key") {
+	if out, err := testlogs.CombinedOutput(t, exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf)); err == nil || !strings.Contains(string(out), "not signed by this terminal's HSM key") {
 		t.Fatalf("jukitermd started with a hand-edited log-verifiers: %v\n%s", err, out)
 	}
 	os.WriteFile(vf, signed, 0o600)

@@ -15,6 +15,7 @@ import (
 	"jukiterm/daemon/client"
 	"jukiterm/hwsim/load"
 	"jukiterm/hwsim/synth"
+	"jukiterm/internal/testlogs"
 	"jukiterm/store/record"
 )
 
@@ -35,6 +36,7 @@ func TestIngestAsAdministrator(t *testing.T) {
 	d := exec.Command(filepath.Join(bin, "jukitermd"), "--config", filepath.Join(state, "jukiterm.conf"), "--demo", fmt.Sprint(persons))
 	var dlog bytes.Buffer
 	d.Stdout, d.Stderr = &dlog, &dlog
+	testlogs.TeeStderr(t, d)
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}

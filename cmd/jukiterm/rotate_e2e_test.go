@@ -17,6 +17,7 @@ import (
 	"jukiterm/daemon/api"
 	"jukiterm/daemon/client"
 	"jukiterm/hwsim/synth"
+	"jukiterm/internal/testlogs"
 	"jukiterm/store"
 	"jukiterm/store/record"
 )
@@ -33,6 +34,7 @@ func startDaemon(t *testing.T, bin, conf, socket string) *daemonProc {
 	t.Helper()
 	d := &daemonProc{cmd: exec.Command(filepath.Join(bin, "jukitermd"), "--config", conf), out: &bytes.Buffer{}, done: make(chan error, 1)}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	testlogs.TeeStderr(t, d.cmd)
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

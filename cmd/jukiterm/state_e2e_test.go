@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/client"
+	"jukiterm/internal/testlogs"
 )
 
 // simState makes a sim state directory with `jukiterm init --state --demo`.
@@ -32,7 +33,7 @@ func startRefused(t *testing.T, bin, conf string, limit time.Duration) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	begin := time.Now()
-	out, err := exec.CommandContext(ctx, filepath.Join(bin, "jukitermd"), "--config", conf).CombinedOutput()
+	out, err := testlogs.CombinedOutput(t, exec.CommandContext(ctx, filepath.Join(bin, "jukitermd"), "--config", conf))
 	took := time.Since(begin)
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("jukitermd: %v, want exit status 1\n%s", err, out)

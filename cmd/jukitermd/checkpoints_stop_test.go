@@ -18,6 +18,7 @@ import (
 	"jukiterm/daemon/api"
 	"jukiterm/daemon/client"
 	"jukiterm/daemon/config"
+	"jukiterm/internal/testlogs"
 	"jukiterm/store"
 )
 
@@ -42,6 +43,7 @@ func TestCheckpointAtCleanStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "--config", conf)
+	testlogs.TeeStderr(t, cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func TestCheckpointAtCleanStop(t *testing.T) {
 		}
 	}
 	db.Close()
-	out, err := exec.Command(bin, "--config", conf).CombinedOutput()
+	out, err := testlogs.CombinedOutput(t, exec.Command(bin, "--config", conf))
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "rolled back") {
 		t.Fatalf("start after the tail was removed: %v\n%s", err, out)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/config"
+	"jukiterm/internal/testlogs"
 	"jukiterm/store"
 )
 
@@ -42,7 +43,7 @@ func TestCheckpointExportRetried(t *testing.T) {
 	cfg := config.Config{TerminalID: "test", CheckpointDir: out, CheckpointEvery: 1, CheckpointSeconds: 1}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go signCheckpoints(rctx, st, cfg, signer, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	go signCheckpoints(rctx, st, cfg, signer, slog.New(slog.NewTextHandler(testlogs.Writer(t, io.Discard), nil)))
 	exported := func() []string { m, _ := filepath.Glob(filepath.Join(out, "checkpoint-*")); return m }
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, _ := st.LatestCheckpoint(ctx, signer.Verifiers()); c != nil {

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"jukiterm/internal/testlogs"
 )
 
 // TestDemoHintsLast: a demo run (`make run`) prints its hints once it serves, and they
@@ -18,6 +20,7 @@ func TestDemoHintsLast(t *testing.T) {
 	var out syncBuffer
 	cmd := exec.Command(bin, "--config", conf, "--demo", "300")
 	cmd.Stdout, cmd.Stderr = &out, &out // one screen, in order
+	testlogs.TeeStderr(t, cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

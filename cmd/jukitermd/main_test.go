@@ -19,6 +19,7 @@ import (
 	"jukiterm/daemon/config"
 	"jukiterm/hsm"
 	"jukiterm/hwsim/swtpm"
+	"jukiterm/internal/testlogs"
 	"jukiterm/store"
 	"jukiterm/systemd/sdtest"
 
@@ -60,6 +61,7 @@ func TestReadyOnlyOnceServingThenStopping(t *testing.T) {
 	conf, cfg := state(t, true)
 	ch := sdtest.NotifySocket(t)
 	cmd := exec.Command(bin, "--config", conf)
+	testlogs.TeeStderr(t, cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestStatusSaysWhyItDoesNotServe(t *testing.T) {
 	conf, _ := state(t, false) // no database
 	ch := sdtest.NotifySocket(t)
 	cmd := exec.Command(bin, "--config", conf)
-	out, err := cmd.CombinedOutput()
+	out, err := testlogs.CombinedOutput(t, cmd)
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v; output %s", err, out)
 	}
@@ -129,6 +131,7 @@ func TestSocketActivation(t *testing.T) {
 	cmd.ExtraFiles = []*os.File{f}
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	testlogs.TeeStderr(t, cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +183,7 @@ func TestSIGHUPReloads(t *testing.T) {
 	var logs syncBuffer
 	cmd := exec.Command(bin, "--config", conf)
 	cmd.Stderr = &logs
+	testlogs.TeeStderr(t, cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +259,7 @@ func TestRefusesWhenTheBootStateChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := sdtest.NotifySocket(t)
-	out, err := exec.Command(bin, "--config", conf).CombinedOutput()
+	out, err := testlogs.CombinedOutput(t, exec.Command(bin, "--config", conf))
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v: %s", err, out)
 	}
@@ -286,6 +290,7 @@ func TestRestartUnsealsAgain(t *testing.T) {
 	conf, cfg := state(t, true)
 	for i := 0; i < 2; i++ {
 		cmd := exec.Command(bin, "--config", conf)
+		testlogs.TeeStderr(t, cmd)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

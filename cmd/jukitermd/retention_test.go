@@ -16,6 +16,7 @@ import (
 	"jukiterm/daemon"
 	"jukiterm/daemon/archive"
 	"jukiterm/daemon/config"
+	"jukiterm/internal/testlogs"
 	"jukiterm/store"
 )
 
@@ -49,7 +50,8 @@ func TestRetentionArchivesThenErases(t *testing.T) {
 		BackupRecipients: []string{id.Recipient().String()}}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { eraseExpired(rctx, st, cfg, key, slog.New(slog.NewTextHandler(io.Discard, nil))); close(done) }()
+	log := slog.New(slog.NewTextHandler(testlogs.Writer(t, io.Discard), nil))
+	go func() { eraseExpired(rctx, st, cfg, key, log); close(done) }()
 	var entries []store.LogEntry
 	for i := 0; ; i++ {
 		entries, _ = st.ReadLog(ctx, 0, 10)

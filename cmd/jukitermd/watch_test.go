@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"jukiterm/internal/testlogs"
 )
 
 type lockedBuffer struct {
@@ -37,9 +39,9 @@ func TestDiskAlarm(t *testing.T) {
 	var out lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	log := slog.New(slog.NewTextHandler(testlogs.Writer(t, &out), nil))
 	go func() {
-		watchSpace(ctx, "/x", 5*time.Millisecond, func(string) (uint64, uint64, error) { return free.Load(), total, nil },
-			slog.New(slog.NewTextHandler(&out, nil)))
+		watchSpace(ctx, "/x", 5*time.Millisecond, func(string) (uint64, uint64, error) { return free.Load(), total, nil }, log)
 		close(done)
 	}()
 	wait := func(what string, n int) {
