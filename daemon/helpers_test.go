@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store"
 )
 

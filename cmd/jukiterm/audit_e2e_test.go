@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 )
 
 // TestAuditAndRollback: searches are in the operation log, checkpoints are signed and

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/client"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 )
 
 // terminal is a state directory made by `jukiterm init --state`.

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/client"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store/record"
 
 	_ "github.com/mattn/go-sqlite3"

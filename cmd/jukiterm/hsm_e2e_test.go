@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 )
 
 // TestReplacedHSMDrill: the HSM is replaced by an empty, initialised token, and the

@@ -15,7 +15,7 @@ import (
 	"jukiterm/daemon/client"
 	"jukiterm/hwsim/load"
 	"jukiterm/hwsim/synth"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store/record"
 )
 

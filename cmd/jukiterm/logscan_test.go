@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"jukiterm/hwsim/synth"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store/record"
 )
 

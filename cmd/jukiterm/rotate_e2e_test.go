@@ -17,7 +17,7 @@ import (
 	"jukiterm/daemon/api"
 	"jukiterm/daemon/client"
 	"jukiterm/hwsim/synth"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store"
 	"jukiterm/store/record"
 )

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/client"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 )
 
 // simState makes a sim state directory with `jukiterm init --state --demo`.

@@ -18,7 +18,7 @@ import (
 	"jukiterm/daemon/api"
 	"jukiterm/daemon/client"
 	"jukiterm/daemon/config"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/config"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store"
 )
 

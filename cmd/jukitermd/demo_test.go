@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 )
 
 // TestDemoHintsLast: a demo run (`make run`) prints its hints once it serves, and they

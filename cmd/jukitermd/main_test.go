@@ -19,7 +19,7 @@ import (
 	"jukiterm/daemon/config"
 	"jukiterm/hsm"
 	"jukiterm/hwsim/swtpm"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store"
 	"jukiterm/systemd/sdtest"
 

@@ -16,7 +16,7 @@ import (
 	"jukiterm/daemon"
 	"jukiterm/daemon/archive"
 	"jukiterm/daemon/config"
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 	"jukiterm/store"
 )
 

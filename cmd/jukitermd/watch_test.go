@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"jukiterm/internal/testlogs"
+	"jukiterm/hwsim/testlogs"
 )
 
 type lockedBuffer struct {
