@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"jukiterm/store/record"
 )
 
 // Peer is a system the terminal links to (docs/links.md): a municipality's CS, by its
@@ -36,9 +38,8 @@ const (
 var ErrPeer = errors.New("peer refused")
 
 var (
-	municipalityCode = regexp.MustCompile(`^[0-9]{6}$`)
-	spkiHex          = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	hostPort         = regexp.MustCompile(`^[A-Za-z0-9.:\[\]-]{1,253}:[0-9]{1,5}$`)
+	spkiHex  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hostPort = regexp.MustCompile(`^[A-Za-z0-9.:\[\]-]{1,253}:[0-9]{1,5}$`)
 )
 
 // PeerName is the name of a CS's peer entry, or of the national server's.
@@ -52,8 +53,8 @@ func PeerName(role, municipality string) string {
 // AddPeer pins a peer (one per name and per key) and logs it.
 func (s *Store) AddPeer(ctx context.Context, p Peer, actor string, now time.Time) error {
 	switch {
-	case p.Role == PeerCS && !municipalityCode.MatchString(p.Municipality):
-		return fmt.Errorf("%w: a CS is named by its 市町村コード, six digits (e.g. 052019)", ErrPeer)
+	case p.Role == PeerCS && !record.ValidMunicipalityCode(p.Municipality):
+		return fmt.Errorf("%w: a CS is named by its 市町村コード, six digits with a valid check digit (e.g. 052019)", ErrPeer)
 	case p.Role == PeerNational && !hostPort.MatchString(p.Address):
 		return fmt.Errorf("%w: give the national server's address as HOST:PORT", ErrPeer)
 	case p.Role != PeerCS && p.Role != PeerNational:
