@@ -25,6 +25,7 @@ type Server struct {
 	store     *store.Store
 	log       *slog.Logger
 	rotator   KeyRotator
+	links     Links // links.go
 	sessions  *sessions
 	reader    FingerReader
 	readerSem chan struct{}   // one claim of the reader at a time

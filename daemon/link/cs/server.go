@@ -1,0 +1,160 @@
+// Package cs is the terminal's end of the municipalities' CS links (docs/links.md): it
+// accepts pinned CS over mutual TLS, tells each where to resume, applies each
+// notification exactly as a file's (store.ApplyFromCS) and acknowledges it only once
+// its transaction is durable.
+package cs
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"jukiterm/daemon/link"
+	"jukiterm/daemon/link/peerstate"
+	"jukiterm/store"
+)
+
+// Server accepts CS links.
+type Server struct {
+	Store    *store.Store
+	Identity func() (link.Identity, error) // this terminal's certificate and HSM key
+	Pins     func(context.Context) (*link.PinSet, error)
+	Log      *slog.Logger
+	Status   *peerstate.Status
+	Refused  func(*link.RefusedError) // records link.refused (rate-limited by the caller)
+	Software string
+	Now      func() time.Time
+
+	// BatchMax bounds the notifications applied in one transaction (default 500).
+	BatchMax int
+	// IdleTimeout closes a link that sends nothing for this long (default 10 minutes).
+	IdleTimeout time.Duration
+
+	mu    sync.Mutex
+	conns map[string]net.Conn // the open link of each CS: a new one replaces it
+}
+
+// Serve accepts connections on l until ctx ends.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	go func() { <-ctx.Done(); l.Close() }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				s.closeAll()
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("accept a CS link: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.handle(ctx, nc)
+		}()
+	}
+}
+
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+}
+
+// take makes nc the open link of name, closing the one it replaces.
+func (s *Server) take(name string, nc net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		s.conns = map[string]net.Conn{}
+	}
+	if old := s.conns[name]; old != nil {
+		s.Log.Warn("a CS connected again: its previous link is closed", "peer", name)
+		old.Close()
+	}
+	s.conns[name] = nc
+}
+
+func (s *Server) release(name string, nc net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns[name] == nc {
+		delete(s.conns, name)
+	}
+}
+
+func (s *Server) config(ctx context.Context) (*linkConfig, error) {
+	id, err := s.Identity()
+	if err != nil {
+		return nil, err
+	}
+	pins, err := s.Pins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := link.Policy{Pins: pins, Role: link.RoleCS, Now: s.Now}
+	cfg, err := link.ServerConfig(id, p)
+	if err != nil {
+		return nil, err
+	}
+	return &linkConfig{tls: cfg, policy: p}, nil
+}
+
+func (s *Server) handle(ctx context.Context, nc net.Conn) {
+	defer nc.Close()
+	cfg, err := s.config(ctx)
+	if err != nil {
+		s.Log.Error("a CS link cannot be accepted", "err", err, "remote", nc.RemoteAddr().String())
+		return
+	}
+	tc, err := link.Accept(ctx, nc, cfg.tls)
+	if err != nil {
+		var re *link.RefusedError
+		if errors.As(err, &re) && s.Refused != nil {
+			s.Refused(re)
+		} else {
+			s.Log.Warn("a CS link failed at its handshake", "err", err, "remote", nc.RemoteAddr().String())
+		}
+		return
+	}
+	pin, err := cfg.policy.PeerOf(tc)
+	if err != nil {
+		s.Log.Error("a CS link's peer", "err", err)
+		return
+	}
+	s.take(pin.Name, tc)
+	defer s.release(pin.Name, tc)
+	c := link.NewConn(tc)
+	c.ReadTimeout, c.WriteTimeout = s.idle(), 30*time.Second
+	st := s.Status.Peer(pin.Name)
+	st.Connected(nc.RemoteAddr().String())
+	err = s.serve(ctx, c, pin, st)
+	st.Disconnected(err)
+	if err != nil && ctx.Err() == nil {
+		s.Log.Warn("a CS link closed", "peer", pin.Name, "err", err)
+	}
+}
+
+func (s *Server) idle() time.Duration {
+	if s.IdleTimeout > 0 {
+		return s.IdleTimeout
+	}
+	return 10 * time.Minute
+}
+
+type linkConfig struct {
+	tls    *tls.Config
+	policy link.Policy
+}

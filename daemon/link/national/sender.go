@@ -1,0 +1,215 @@
+// Package national is the terminal's end of the link to the national server (全国サーバ,
+// docs/links.md): a sender that delivers the outbox in 更新順番号 order, at least once,
+// with back-off, trimming it on each acknowledgement; and queries (機構への照会).
+package national
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"jukiterm/daemon/link"
+	"jukiterm/daemon/link/linkpb"
+	"jukiterm/daemon/link/peerstate"
+	"jukiterm/store"
+)
+
+// Peer is how to reach the national server: its address and the TLS configuration
+// that pins it.
+type Peer struct {
+	Address string
+	TLS     *tls.Config
+}
+
+// Sender delivers the outbox to the national server.
+type Sender struct {
+	Store    *store.Store
+	Peer     func(context.Context) (Peer, error) // "" address: none pinned yet
+	Log      *slog.Logger
+	Status   *peerstate.Peer
+	Software string
+
+	// Window bounds the updates sent and not yet acknowledged (default 256).
+	Window int
+	// Poll is how often an idle sender looks at the outbox (default 50 ms).
+	Poll time.Duration
+	// MinBackoff and MaxBackoff bound the wait before a new connection (1 s, 60 s).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Run delivers until ctx ends.
+func (s *Sender) Run(ctx context.Context) {
+	backoff := s.minBackoff()
+	for ctx.Err() == nil {
+		delivered, err := s.once(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.Status.Failed(err)
+			s.Log.Warn("the link to the national server failed; it is tried again", "err", err, "retry_in", backoff.String())
+		}
+		if delivered {
+			backoff = s.minBackoff()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if !delivered {
+			backoff = min(backoff*2, s.maxBackoff())
+		}
+	}
+}
+
+// once runs one connection: it returns whether anything was acknowledged.
+func (s *Sender) once(ctx context.Context) (bool, error) {
+	p, err := s.Peer(ctx)
+	if err != nil {
+		return false, err
+	}
+	if p.Address == "" {
+		return false, errors.New("no national server is pinned (`jukiterm peer add --national`)")
+	}
+	tc, err := link.Dial(ctx, p.Address, p.TLS)
+	if err != nil {
+		return false, err
+	}
+	c := link.NewConn(tc)
+	c.WriteTimeout = 30 * time.Second
+	defer c.Close()
+	if _, err := link.Handshake(c, s.Software); err != nil {
+		return false, err
+	}
+	s.Status.Connected(p.Address)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { <-ctx.Done(); c.Close() }()
+
+	st, err := s.Store.Outbox(ctx)
+	if err != nil {
+		return false, err
+	}
+	var mu sync.Mutex
+	acked, progressed := st.Acked, false
+	window := make(chan struct{}, s.window())
+	recvErr := make(chan error, 1)
+	go func() { // acknowledgements
+		for {
+			f, err := c.Recv()
+			if err != nil {
+				recvErr <- err
+				cancel()
+				return
+			}
+			a := f.GetUpdateAck()
+			if a == nil {
+				c.Fail(link.CodeUnexpected, "only UpdateAck is expected from the national server on this link")
+				recvErr <- fmt.Errorf("the national server sent a %s", link.FrameKind(f))
+				cancel()
+				return
+			}
+			if err := s.Store.OutboxAck(context.WithoutCancel(ctx), int64(a.GetUpdateSeq())); err != nil {
+				recvErr <- err
+				cancel()
+				return
+			}
+			mu.Lock()
+			for n := int64(a.GetUpdateSeq()); acked < n; acked++ {
+				select {
+				case <-window:
+				default:
+				}
+			}
+			progressed = true
+			mu.Unlock()
+			s.Status.Acked(a.GetUpdateSeq())
+		}
+	}()
+	sent := st.Acked
+	err = s.send(ctx, c, &sent, window)
+	cancel()
+	c.Close()
+	rerr := <-recvErr
+	mu.Lock()
+	defer mu.Unlock()
+	s.Status.Disconnected(errors.Join(err, rerr))
+	if err == nil {
+		err = rerr
+	}
+	if errors.Is(err, link.ErrClosed) || errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return progressed, err
+}
+
+// send sends the outbox after *sent, keeping at most a window unacknowledged.
+func (s *Sender) send(ctx context.Context, c *link.Conn, sent *int64, window chan struct{}) error {
+	for ctx.Err() == nil {
+		items, err := s.Store.OutboxNext(ctx, *sent, s.window())
+		if err != nil {
+			return err
+		}
+		if st, err := s.Store.Outbox(ctx); err == nil {
+			s.Status.Backlog(st.Backlog)
+		}
+		if len(items) == 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(s.poll()):
+			}
+			continue
+		}
+		for _, it := range items {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			rec, err := json.Marshal(it.Record)
+			if err != nil {
+				return err
+			}
+			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_Update{Update: &linkpb.Update{UpdateSeq: uint64(it.UpdateSeq), Record: rec}}}); err != nil {
+				return err
+			}
+			*sent = it.UpdateSeq
+			s.Status.Sent(uint64(it.UpdateSeq))
+		}
+	}
+	return nil
+}
+
+func (s *Sender) window() int {
+	if s.Window > 0 {
+		return s.Window
+	}
+	return 256
+}
+
+func (s *Sender) poll() time.Duration {
+	if s.Poll > 0 {
+		return s.Poll
+	}
+	return 50 * time.Millisecond
+}
+
+func (s *Sender) minBackoff() time.Duration {
+	if s.MinBackoff > 0 {
+		return s.MinBackoff
+	}
+	return time.Second
+}
+
+func (s *Sender) maxBackoff() time.Duration {
+	if s.MaxBackoff > 0 {
+		return s.MaxBackoff
+	}
+	return time.Minute
+}

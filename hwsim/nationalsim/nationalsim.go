@@ -1,0 +1,183 @@
+// Package nationalsim simulates the national server (全国サーバ) for the terminal's
+// link (docs/links.md): it accepts the pinned terminal over the real TLS and protocol
+// code, keeps every update it receives in its own SQLite file — deduplicating by
+// 更新順番号, acknowledging each, and counting gaps and out-of-order arrivals — and
+// answers queries from its own persons of other prefectures.
+package nationalsim
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"jukiterm/daemon/link"
+	"jukiterm/daemon/link/linkpb"
+	"jukiterm/store/record"
+)
+
+// Sim is a national server simulator.
+type Sim struct {
+	db       *sql.DB
+	mu       sync.Mutex
+	stats    Stats
+	Identity link.Identity
+	Pins     *link.PinSet
+	Log      *slog.Logger
+}
+
+// Stats is what the simulator saw.
+type Stats struct {
+	Received   int64 `json:"received"`    // distinct updates kept
+	Duplicates int64 `json:"duplicates"`  // updates received again (acknowledged again)
+	Gaps       int64 `json:"gaps"`        // an update whose 更新順番号 skipped some after the first
+	OutOfOrder int64 `json:"out_of_order"` // an update older than the newest, not received before
+	Newest     int64 `json:"newest"`
+	Queries    int64 `json:"queries"`
+}
+
+// Open opens (creating) the simulator's file.
+func Open(path string) (*Sim, error) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS received (update_seq INTEGER PRIMARY KEY, record BLOB NOT NULL, received_at TEXT NOT NULL);
+		CREATE TABLE IF NOT EXISTS persons (resident_code TEXT PRIMARY KEY, my_number TEXT NOT NULL, name TEXT NOT NULL,
+			name_kana TEXT NOT NULL, birth TEXT NOT NULL, sex INTEGER NOT NULL, record BLOB NOT NULL);
+		CREATE INDEX IF NOT EXISTS persons_number ON persons (my_number);
+		CREATE INDEX IF NOT EXISTS persons_birth ON persons (birth);`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("national simulator's file %s: %w", path, err)
+	}
+	s := &Sim{db: db, Log: slog.Default()}
+	err = db.QueryRow(`SELECT COUNT(*), COALESCE(MAX(update_seq), 0) FROM received`).Scan(&s.stats.Received, &s.stats.Newest)
+	return s, err
+}
+
+// Close closes the file.
+func (s *Sim) Close() error { return s.db.Close() }
+
+// Stats returns what the simulator saw (gaps and duplicates since it started).
+func (s *Sim) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// Received returns the 更新順番号 of every update kept, in order.
+func (s *Sim) Received(ctx context.Context) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT update_seq FROM received ORDER BY update_seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var n int64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// Serve accepts the terminal's connections on l until ctx ends.
+func (s *Sim) Serve(ctx context.Context, l net.Listener) error {
+	cfg, err := link.ServerConfig(s.Identity, link.Policy{Pins: s.Pins, Role: link.RoleTerminal})
+	if err != nil {
+		return err
+	}
+	go func() { <-ctx.Done(); l.Close() }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer nc.Close()
+			tc, err := link.Accept(ctx, nc, cfg)
+			if err != nil {
+				s.Log.Warn("national simulator: a connection refused", "err", err)
+				return
+			}
+			go func() { <-ctx.Done(); tc.Close() }()
+			if err := s.serve(link.NewConn(tc)); err != nil && !errors.Is(err, link.ErrClosed) && ctx.Err() == nil {
+				s.Log.Warn("national simulator: a link closed", "err", err)
+			}
+		}()
+	}
+}
+
+func (s *Sim) serve(c *link.Conn) error {
+	if _, err := link.Handshake(c, "jukiterm national simulator"); err != nil {
+		return err
+	}
+	for {
+		f, err := c.Recv()
+		if err != nil {
+			return err
+		}
+		switch {
+		case f.GetUpdate() != nil:
+			u := f.GetUpdate()
+			if err := s.keep(int64(u.GetUpdateSeq()), u.GetRecord()); err != nil {
+				c.Fail(link.CodeInternal, err.Error())
+				return err
+			}
+			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_UpdateAck{UpdateAck: &linkpb.UpdateAck{UpdateSeq: u.GetUpdateSeq()}}}); err != nil {
+				return err
+			}
+		case f.GetQuery() != nil:
+			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_QueryAnswer{QueryAnswer: s.answer(f.GetQuery())}}); err != nil {
+				return err
+			}
+		default:
+			c.Fail(link.CodeUnexpected, "the national server takes Update and Query only")
+			return fmt.Errorf("unexpected %s", link.FrameKind(f))
+		}
+	}
+}
+
+// keep stores an update durably (deduplicated) before it is acknowledged.
+func (s *Sim) keep(seq int64, rec []byte) error {
+	var r record.Record
+	if err := json.Unmarshal(rec, &r); err != nil || r.UpdateSeq != seq {
+		return fmt.Errorf("update %d: its record is not a record of that 更新順番号", seq)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, err := s.db.Exec(`INSERT OR IGNORE INTO received (update_seq, record, received_at) VALUES (?, ?, ?)`, seq, rec, time.Now().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		s.stats.Duplicates++
+		return nil
+	}
+	switch {
+	case seq < s.stats.Newest:
+		s.stats.OutOfOrder++
+	case s.stats.Newest != 0 && seq != s.stats.Newest+1:
+		s.stats.Gaps++
+	}
+	s.stats.Received++
+	s.stats.Newest = max(s.stats.Newest, seq)
+	return nil
+}
