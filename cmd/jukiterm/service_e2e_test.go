@@ -94,7 +94,7 @@ func TestServiceEndToEnd(t *testing.T) {
 		t.Fatalf("sim usb plug: %+v", r)
 	}
 	r = cli(t, bin, socket, "service", "status")
-	for _, want := range []string{"quick_check", "ok", "PCR 7", "jukiterm-signing", "paired", "configuration sha256",
+	for _, want := range []string{"quick_check", "ok", "PCR 7", "jukiterm-signing: EC P-256 key pair, id 7369676e2d31", "AES-256 secret key, id 777261702d31", "paired", "configuration sha256",
 		"SVC-STICK-1", "not in the issued-media ledger"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Fatalf("service status lacks %q: %+v", want, r)
