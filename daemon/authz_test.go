@@ -64,7 +64,7 @@ var (
 		"POST /v1/service/end":             {store.RoleVendor, store.RoleSupervisor},
 		"GET /v1/service/status":           {store.RoleVendor},
 		"GET /v1/service/logs":             {store.RoleVendor},
-		"POST /v1/service/backup-verify":   {store.RoleVendor},
+		"POST /v1/service/backup-verify":   {store.RoleVendor, admin, store.RoleAuditor},
 		"POST /v1/service/update/verify":   {store.RoleVendor},
 		"POST /v1/service/update/stage":    {store.RoleVendor},
 		"POST /v1/service/update/activate": {admin},

@@ -23,10 +23,42 @@ func (s *Server) serviceInfo(v *serviceSession) api.ServiceSession {
 		Confirmed: f(v.Confirmed), NextDue: f(v.due(t)), EndsAt: f(v.due(t).Add(t.Grace)), Paused: v.Paused}
 }
 
+// supervisorAttempt lets the caller's Unix user try a supervisor's finger, or says how
+// long to wait: the attempts share the per-uid limiter of refused sign-ins
+// (signinlimit.go), so a flood of wrong fingers or refused names at `service start`,
+// `confirm` or `end --supervisor` is answered "wait" without an entry each and counted
+// in one signin.limited entry. Call it before the attempt, and nothing is logged when it
+// refuses.
+func (s *Server) supervisorAttempt(r *http.Request) error {
+	uid := peerOf(r).UID
+	wait, first, due := s.refusals.take(uid)
+	if due != nil {
+		s.reportLimited(*due)
+	}
+	if wait == 0 {
+		return nil
+	}
+	if first {
+		s.log.Warn("too many refused supervisor confirmations from one Unix user: further attempts are refused untried and counted in one signin.limited entry",
+			"uid", uid, "wait", wait)
+	}
+	return &api.Error{Status: http.StatusTooManyRequests, Kind: api.KindLoginFailed,
+		Message: fmt.Sprintf("too many refused sign-ins and supervisor fingers from this Unix user in a short time: wait %d s, then run the command again with the supervisor's own finger on the reader", int(wait.Seconds()))}
+}
+
 // supervisorFinger checks that name is a supervisor who may take part now and that
 // their finger is on the reader (1:1, within ServiceStartTimeout). A finger that does
-// not match counts toward name's sign-in lockout, as a failed sign-in does.
-func (s *Server) supervisorFinger(ctx context.Context, name, simFinger string, prompt func(string)) error {
+// not match counts toward name's sign-in lockout, as a failed sign-in does, and every
+// refusal uses up one of the caller's Unix user's refused sign-ins (supervisorAttempt).
+func (s *Server) supervisorFinger(r *http.Request, name, simFinger string, prompt func(string)) error {
+	err := s.supervisorCheck(r.Context(), name, simFinger, prompt)
+	if err != nil {
+		s.refusals.refused(peerOf(r).UID)
+	}
+	return err
+}
+
+func (s *Server) supervisorCheck(ctx context.Context, name, simFinger string, prompt func(string)) error {
 	op, err := s.signInTarget(ctx, name)
 	if err != nil {
 		return err
@@ -94,9 +126,13 @@ func (s *Server) serviceStart(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("a service session is running already (%s: vendor %s, supervisor %s): end it first with `jukiterm service end`", running.ID, running.Vendor, running.Supervisor)})
 		return
 	}
+	if err := s.supervisorAttempt(r); err != nil {
+		writeError(w, err)
+		return
+	}
 	out := newServiceStream(w)
 	prompt := func(p string) { out.send(api.ServiceEvent{Prompt: p}) }
-	if err := s.supervisorFinger(r.Context(), name, finger, prompt); err != nil {
+	if err := s.supervisorFinger(r, name, finger, prompt); err != nil {
 		s.log.Warn("service session not started", "vendor", c.Operator, "supervisor", name, "err", err)
 		s.record(r, "service.refused", map[string]any{"action": string(actServiceStart), "vendor": c.Operator, "supervisor": name, "reason": err.Error()})
 		out.fail(err)
@@ -159,13 +195,16 @@ func (s *Server) serviceConfirm(w http.ResponseWriter, r *http.Request) {
 		id, sup = v.ID, v.Supervisor
 	}
 	s.service.mu.Unlock()
+	if err == nil {
+		err = s.supervisorAttempt(r)
+	}
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	out := newServiceStream(w)
 	prompt := func(p string) { out.send(api.ServiceEvent{Prompt: p}) }
-	ferr := s.supervisorFinger(r.Context(), sup, finger, prompt)
+	ferr := s.supervisorFinger(r, sup, finger, prompt)
 	s.service.mu.Lock()
 	defer s.service.mu.Unlock()
 	now := s.sessions.now()
@@ -217,7 +256,11 @@ func (s *Server) serviceEndCall(w http.ResponseWriter, r *http.Request) {
 			writeError(w, badRequest("the --sim-finger name is too long: give the name of a simulated finger"))
 			return
 		}
-		if err := s.supervisorFinger(r.Context(), v.Supervisor, finger, func(string) {}); err != nil {
+		if err := s.supervisorAttempt(r); err != nil {
+			writeError(w, err)
+			return
+		}
+		if err := s.supervisorFinger(r, v.Supervisor, finger, func(string) {}); err != nil {
 			writeError(w, err)
 			return
 		}

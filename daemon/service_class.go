@@ -90,7 +90,10 @@ func init() {
 	policy[actServiceEnd] = []store.Role{vendor, supervisor}
 	policy[actServiceStatus] = []store.Role{vendor}
 	policy[actServiceLogs] = []store.Role{vendor}
-	policy[actBackupVerify] = []store.Role{vendor}
+	// Checking the newest backup's signature and manifest decrypts nothing and reads no
+	// personal value: the administrator and the auditor may do it outside a service
+	// session too (`jukiterm backup verify` without a file).
+	policy[actBackupVerify] = []store.Role{vendor, store.RoleAdministrator, store.RoleAuditor}
 	policy[actUpdateVerify] = []store.Role{vendor}
 	policy[actUpdateStage] = []store.Role{vendor}
 	policy[actUpdateActivate] = []store.Role{store.RoleAdministrator}

@@ -158,6 +158,8 @@ func (s *Server) serviceStopped() {
 }
 
 // auditService returns the transcripts of the service sessions (?session=ID: one).
+// Either way it passes over the whole log: there is no index by action or session
+// without a schema change (docs/maintenance.md, "Its cost").
 func (s *Server) auditService(w http.ResponseWriter, r *http.Request) {
 	es, err := s.store.ServiceEntries(r.Context())
 	if err != nil {

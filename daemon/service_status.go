@@ -77,7 +77,7 @@ func (s *Server) serviceStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	st.USB = s.usbListing(ctx)
 	if b := s.backups; b != nil {
-		if files, err := backup.List(b.Dir, s.store.TerminalID()); err == nil && len(files) > 0 {
+		if files, err := backup.List(b.Dir, b.TerminalID); err == nil && len(files) > 0 {
 			st.LastBackup = files[len(files)-1].Created.UTC().Format(time.RFC3339)
 		}
 	}
@@ -163,10 +163,10 @@ func (s *Server) backupVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnavailable("the terminal's signing key is not an ECDSA key: backups cannot be verified here"))
 		return
 	}
-	files, err := backup.List(b.Dir, s.store.TerminalID())
+	files, err := backup.List(b.Dir, b.TerminalID)
 	if err != nil || len(files) == 0 {
 		writeError(w, &api.Error{Status: http.StatusNotFound, Kind: api.KindNotFound,
-			Message: fmt.Sprintf("no backup of this terminal in %s: ask the administrator to make one (`jukiterm backup create`)", b.Dir)})
+			Message: fmt.Sprintf("no backup of this terminal in %s yet, so there is nothing to verify: an administrator makes one with `jukiterm backup create` (jukitermd also makes one daily at backup_time)", b.Dir)})
 		return
 	}
 	f := files[len(files)-1]

@@ -3,6 +3,7 @@ package hsm
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"errors"
 	"os"
@@ -185,5 +186,36 @@ func TestPINFileProblemsNamed(t *testing.T) {
 		if tc.write && !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: %v does not name %s", name, err, path)
 		}
+	}
+}
+
+// TestInventoryReadsTheToken: the service status's key lines carry each key's type,
+// size and CKA_ID as the token holds them, not names written in the code.
+func TestInventoryReadsTheToken(t *testing.T) {
+	st, err := softhsm.Create(t.TempDir(), "jukiterm-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Use(); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Open(st.URI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Close()
+	if got := strings.Join(tok.Inventory(), "\n"); strings.Count(got, ": missing") != 2 {
+		t.Fatalf("an empty token: %s", got)
+	}
+	if _, err := tok.ctx.GenerateECDSAKeyPairWithLabel([]byte{0x0b, 0x42}, []byte(SigningKeyLabel), elliptic.P256()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tok.ctx.GenerateSecretKeyWithLabel([]byte{0xc0, 0xde}, []byte(WrappingKeyLabel), 128, crypto11.CipherAES); err != nil {
+		t.Fatal(err)
+	}
+	got := tok.Inventory()
+	want := []string{SigningKeyLabel + ": EC P-256 key pair, id 0b42", WrappingKeyLabel + ": AES-128 secret key, id c0de"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("inventory\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -29,7 +29,8 @@ func (a *app) backupCmd() *cobra.Command {
 		Long: "Backups of the identity file: an online copy, encrypted with age to the configured\n" +
 			"backup_recipients and signed by the terminal's HSM key (docs/backup.md).\n" +
 			"  create   ask jukitermd to make a backup now (it also makes one daily at backup_time)\n" +
-			"  verify   check a backup's signature and manifest; with --identity also its contents\n" +
+			"  verify   check a backup's signature and manifest; with --identity also its contents;\n" +
+			"           without BACKUP, ask jukitermd to check the newest one (signed in)\n" +
 			"  restore  put a backup in place of the identity file (jukitermd stopped)",
 	}
 	c.AddCommand(a.backupCreateCmd(), a.backupVerifyCmd(), a.backupRestoreCmd())
@@ -86,17 +87,29 @@ type verifyReport struct {
 func (a *app) backupVerifyCmd() *cobra.Command {
 	var confFile, signerFile, identityFile string
 	c := &cobra.Command{
-		Use:   "verify [--config FILE] [--signer PEMFILE] [--identity AGEFILE] BACKUP",
+		Use:   "verify [[--config FILE] [--signer PEMFILE] [--identity AGEFILE] BACKUP]",
 		Short: "Check a backup's signature and manifest; with --identity also decrypt and check its contents",
-		Long: "Check a backup without changing anything. The signature must verify with a trusted\n" +
+		Long: "Check a backup without changing anything.\n" +
+			"Without BACKUP, jukitermd checks the newest backup of this terminal with its signing key\n" +
+			"and decrypts nothing (signed in as a vendor in a service session, an administrator or an\n" +
+			"auditor; the same as `jukiterm service backup-verify`).\n" +
+			"With BACKUP, jukiterm checks that file itself, without jukitermd. The signature must verify with a trusted\n" +
 			"key: --signer PEMFILE (another terminal's signing.pub), or else this terminal's signing\n" +
 			"key, from its HSM or its signing.pub (found through --config). Nothing is decrypted\n" +
 			"before the signature verifies. With --identity (an age identity file of one of the\n" +
 			"backup's recipients) the payload is decrypted into a temporary file, its hash checked\n" +
 			"and SQLite's integrity check run on it; the file is removed after.\n" +
 			"Exit status: 0 the backup is sound; 4 it is refused (the message says why); 2 usage.",
-		Args: exactArgs(1, "BACKUP (the backup file to check)"),
+		Args: maxOneArg("BACKUP (the backup file to check), or none to have jukitermd check the newest backup"),
 		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				for _, f := range []string{"config", "signer", "identity"} {
+					if c.Flags().Changed(f) {
+						return withCode(exitUsage, fmt.Errorf("--%s is for checking a backup file: give the file too (`jukiterm backup verify --%s … BACKUP`), or leave --%s out to have jukitermd check the newest backup", f, f, f))
+					}
+				}
+				return a.newestBackupVerify(c.Context(), true)
+			}
 			var ids []age.Identity
 			if identityFile != "" {
 				var err error
@@ -160,6 +173,16 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != n {
 			return withCode(exitUsage, fmt.Errorf("give exactly one argument: %s. See `%s --help`", what, c.CommandPath()))
+		}
+		return nil
+	}
+}
+
+// maxOneArg allows no argument or one, with a message that names it.
+func maxOneArg(what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) > 1 {
+			return withCode(exitUsage, fmt.Errorf("give at most one argument: %s. See `%s --help`", what, c.CommandPath()))
 		}
 		return nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"jukiterm/daemon/api"
+	"jukiterm/daemon/client"
 )
 
 func (a *app) serviceCmd() *cobra.Command {
@@ -22,7 +24,7 @@ func (a *app) serviceCmd() *cobra.Command {
 			"within 60 s. The supervisor confirms presence with `service confirm` every\n" +
 			"service_presence_minutes (default 15); a missed confirmation pauses the session, and\n" +
 			"after service_grace_minutes (default 5) paused it ends. In the session the vendor may\n" +
-			"use only `service status`, `service logs`, `service backup-verify` and `service update\n" +
+			"use only `service status`, `service logs`, `backup verify` (= `service backup-verify`) and `service update\n" +
 			"verify|stage`: nothing that touches personal data, whatever other rights they hold.\n" +
 			"Every step is in the operation log under both names (`jukiterm audit service`).\n" +
 			"See docs/maintenance.md.",
@@ -209,22 +211,38 @@ func (a *app) serviceLogsCmd() *cobra.Command {
 func (a *app) serviceBackupVerifyCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "backup-verify",
-		Short: "Check the newest backup's signature and manifest with this terminal's key (nothing is decrypted)",
+		Short: "Check the newest backup's signature and manifest with this terminal's key (nothing is decrypted); the same as `backup verify` without a file",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			v, err := a.client().ServiceBackupVerify(c.Context())
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return printJSON(v)
-			}
-			fmt.Printf("%s (made %s): %s\n", v.Path, localTime(v.Created), v.Result)
-			if !v.Sound {
-				return withCode(exitRefused, fmt.Errorf("the newest backup is refused: tell the administrator"))
-			}
-			return nil
+			return a.newestBackupVerify(c.Context(), false)
 		},
 	}
 	return a.addJSON(c)
+}
+
+// newestBackupVerify asks jukitermd to check the newest backup (`service backup-verify`,
+// and `backup verify` without a file, which, when not signed in or jukitermd cannot be
+// reached, adds that a backup file can be checked without jukitermd).
+func (a *app) newestBackupVerify(ctx context.Context, fileHint bool) error {
+	v, err := a.client().ServiceBackupVerify(ctx)
+	if err != nil {
+		var ae *api.Error
+		var ue *client.UnreachableError
+		switch {
+		case !fileHint:
+		case errors.As(err, &ae) && ae.Kind == api.KindSignIn:
+			return fmt.Errorf("%w. Or check a backup file without jukitermd: `jukiterm backup verify FILE` (see `jukiterm backup verify --help`)", err)
+		case errors.As(err, &ue):
+			return fmt.Errorf("%w\nOr check a backup file without jukitermd: `jukiterm backup verify FILE`", err)
+		}
+		return err
+	}
+	if a.json {
+		return printJSON(v)
+	}
+	fmt.Printf("%s (made %s): %s\n", v.Path, localTime(v.Created), v.Result)
+	if !v.Sound {
+		return withCode(exitRefused, fmt.Errorf("the newest backup is refused: tell the administrator (`jukiterm backup create` makes a new one)"))
+	}
+	return nil
 }

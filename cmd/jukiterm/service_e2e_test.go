@@ -41,9 +41,15 @@ func TestServiceEndToEnd(t *testing.T) {
 	}
 	resFile := filepath.Join(t.TempDir(), "residents.jsonl")
 	os.WriteFile(resFile, data.Bytes(), 0o600)
+	if r := cli(t, bin, socket, "backup", "verify"); r.code == 0 || !strings.Contains(r.stderr, "not signed in") || !strings.Contains(r.stderr, "backup verify FILE") {
+		t.Fatalf("backup verify, not signed in: %+v", r)
+	}
 	signInAdmin(t, bin, socket)
 	if r := cli(t, bin, socket, "ingest", resFile); r.code != 0 {
 		t.Fatalf("ingest: %+v", r)
+	}
+	if r := cli(t, bin, socket, "backup", "create"); r.code != 0 {
+		t.Fatalf("backup create: %+v", r)
 	}
 	var values []string
 	sc := bufio.NewScanner(bytes.NewReader(data.Bytes()))
@@ -89,7 +95,7 @@ func TestServiceEndToEnd(t *testing.T) {
 		t.Fatalf("sim usb plug: %+v", r)
 	}
 	r = cli(t, bin, socket, "service", "status")
-	for _, want := range []string{"quick_check", "ok", "PCR 7", "jukiterm-signing", "paired", "configuration sha256",
+	for _, want := range []string{"quick_check", "ok", "PCR 7", "jukiterm-signing: EC P-256 key pair, id 7369676e2d31", "AES-256 secret key, id 777261702d31", "paired", "configuration sha256",
 		"SVC-STICK-1", "not in the issued-media ledger"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Fatalf("service status lacks %q: %+v", want, r)
@@ -98,6 +104,12 @@ func TestServiceEndToEnd(t *testing.T) {
 	firstLogs := cli(t, bin, socket, "service", "logs", "--since", "1h")
 	if firstLogs.code != 0 || !strings.Contains(firstLogs.stdout, "service session started") || !strings.Contains(firstLogs.stdout, "signed in") {
 		t.Fatalf("service logs: %+v", firstLogs)
+	}
+	if r := cli(t, bin, socket, "backup", "verify"); r.code != 0 || !strings.Contains(r.stdout, "signature and manifest good") {
+		t.Fatalf("the vendor's backup verify: %+v", r)
+	}
+	if r := cli(t, bin, socket, "service", "backup-verify", "--json"); r.code != 0 || !strings.Contains(r.stdout, `"sound":true`) {
+		t.Fatalf("service backup-verify --json: %+v", r)
 	}
 	if r := cli(t, bin, socket, "search", "--code", code, "--json"); r.code == 0 || !strings.Contains(r.stderr, "only maintenance is allowed") {
 		t.Fatalf("a vendor who is also an operator searched in service mode: %+v", r)
@@ -167,7 +179,7 @@ func TestServiceEndToEnd(t *testing.T) {
 	r = cli(t, bin, socket, "audit", "service")
 	for _, want := range []string{
 		"vendor vendor1, supervisor super1", "ended by the vendor",
-		"service.start", "action=" + "read the terminal's service status", "action=read jukitermd's own log",
+		"service.start", "action=" + "read the terminal's service status", "action=read jukitermd's own log", "action=verify the newest backup",
 		"service.refused", "action=search", "result=done: verified version 9.0.0",
 		"result=failed (422)", "altered", "service.stage", "result=done: staged version 9.0.0", "action=activate a staged update",
 		"service.end",

@@ -19,7 +19,7 @@ import (
 // Keys are the open HSM token and TPM.
 type Keys struct {
 	Token *hsm.Token
-	TPM   transport.TPM
+	TPM   transport.TPM // one command at a time (hsm.Serialized): goroutines share it
 	close []func() error
 }
 
@@ -49,7 +49,7 @@ func open(cfg config.Config, create bool) (*Keys, error) {
 		if err != nil {
 			return nil, err
 		}
-		k.TPM, k.close = tpm, append(k.close, stop)
+		k.TPM, k.close = hsm.Serialized(tpm), append(k.close, stop)
 	default:
 		if _, err := os.Stat(cfg.TPM); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrNoTPM, cfg.TPM, err)
@@ -58,7 +58,7 @@ func open(cfg config.Config, create bool) (*Keys, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrNoTPM, cfg.TPM, err)
 		}
-		k.TPM, k.close = tpm, append(k.close, tpm.Close)
+		k.TPM, k.close = hsm.Serialized(tpm), append(k.close, tpm.Close)
 	}
 	tok, err := hsm.Open(cfg.HSM)
 	if err != nil {
