@@ -157,9 +157,8 @@ func (s *Server) serviceStopped() {
 	s.serviceEnd(context.Background(), "jukitermd", "jukitermd stopped: a service session does not survive a stop or restart")
 }
 
-// auditService returns the transcripts of the service sessions (?session=ID: one).
-// Either way it passes over the whole log: there is no index by action or session
-// without a schema change (docs/maintenance.md, "Its cost").
+// auditService returns the transcripts of the service sessions (?session=ID: one),
+// from the service entries alone (store.ServiceEntries, through their own index).
 func (s *Server) auditService(w http.ResponseWriter, r *http.Request) {
 	es, err := s.store.ServiceEntries(r.Context())
 	if err != nil {

@@ -100,8 +100,11 @@ var migrations = []string{
 	// written in each update's transaction and trimmed on its acknowledgement (the
 	// version itself is read from persons or history when sent), and each CS link's
 	// sequence number reached, kept in the transaction of the notifications it brought;
-	// the pinned peers (a removed one keeps its row, with removed_at).
-	`CREATE TABLE peers (peer_id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+	// the pinned peers (a removed one keeps its row, with removed_at). And the service
+	// sessions' entries of the operation log by time (a partial index: only those rows),
+	// so a transcript reads them alone.
+	`CREATE INDEX oplog_service ON oplog (at) WHERE action LIKE 'service.%';
+	CREATE TABLE peers (peer_id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
 		municipality TEXT NOT NULL, address TEXT NOT NULL, spki_sha256 TEXT NOT NULL,
 		not_after TEXT NOT NULL, reason TEXT NOT NULL, added_at TEXT NOT NULL, added_by TEXT NOT NULL,
 		removed_at TEXT, removed_by TEXT);
