@@ -71,6 +71,8 @@ fuzz:
 	go test ./store -run '^$$' -fuzz FuzzOpenCheckpoint -fuzztime $(FUZZTIME)
 	go test ./store -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime $(FUZZTIME)
 	go test ./daemon/provision -run '^$$' -fuzz FuzzParseRequest -fuzztime $(FUZZTIME)
+	go test ./daemon/link -run '^$$' -fuzz FuzzRecv -fuzztime $(FUZZTIME)
+	go test ./daemon/link -run '^$$' -fuzz FuzzParseFingerprint -fuzztime $(FUZZTIME)
 
 # The packaged binaries leave the simulators out (-tags nohwsim).
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps
