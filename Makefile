@@ -14,7 +14,7 @@ ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DESTDIR ?=
 PKGDIR  := bin/pkg
 
-.PHONY: all deps build run test vet bench fuzz contract clean install deb
+.PHONY: all deps build run test vet bench fuzz contract clean install deb proto
 
 all: build
 
@@ -28,6 +28,17 @@ deps:
 
 build: deps
 	go build -ldflags "-X jukiterm/daemon/update.Version=$(VERSION)" -o bin/ ./cmd/jukitermd ./cmd/jukiterm
+
+# Regenerate the link messages' Go code (committed) from daemon/link/linkpb/link.proto.
+# Only this target needs protoc and protoc-gen-go; it installs them when missing.
+PROTOC_GEN_GO_VERSION := v1.36.12
+GOBIN := $(shell go env GOPATH)/bin
+proto:
+	@command -v protoc >/dev/null || { echo "installing protoc (protobuf-compiler)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler; }
+	@$(GOBIN)/protoc-gen-go --version 2>/dev/null | grep -qx 'protoc-gen-go $(PROTOC_GEN_GO_VERSION)' || \
+		go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	PATH=$(GOBIN):$$PATH protoc --proto_path=. --go_out=. --go_opt=paths=source_relative daemon/link/linkpb/link.proto
 
 # Start the whole system on simulators with the demo data set, in the foreground.
 run: build
@@ -66,6 +77,8 @@ fuzz:
 	go test ./store -run '^$$' -fuzz FuzzOpenCheckpoint -fuzztime $(FUZZTIME)
 	go test ./store -run '^$$' -fuzz FuzzParseCheckpoint -fuzztime $(FUZZTIME)
 	go test ./daemon/provision -run '^$$' -fuzz FuzzParseRequest -fuzztime $(FUZZTIME)
+	go test ./daemon/link -run '^$$' -fuzz FuzzRecv -fuzztime $(FUZZTIME)
+	go test ./daemon/link -run '^$$' -fuzz FuzzParseFingerprint -fuzztime $(FUZZTIME)
 
 # The packaged binaries leave the simulators out (-tags nohwsim).
 $(PKGDIR)/jukitermd $(PKGDIR)/jukiterm: deps

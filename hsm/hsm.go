@@ -1,5 +1,5 @@
 // Package hsm keeps the terminal's keys: a PKCS#11 token (crypto11) holds the signing
-// key and the wrapping key, non-extractable; the TPM seals the wrapped storage key to
+// key, the wrapping key and the links' TLS key, non-extractable; the TPM seals the wrapped storage key to
 // the machine's boot state (tpm.go). No key leaves the token; no secret is cached on
 // disk in the clear.
 package hsm
@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/ThalesGroup/crypto11"
 	pkcs11uri "github.com/stefanberger/go-pkcs11uri"
@@ -22,6 +23,7 @@ import (
 const (
 	SigningKeyLabel  = "jukiterm-signing"  // ECDSA P-256: checkpoints, manifests, forms, backups
 	WrappingKeyLabel = "jukiterm-wrapping" // AES-256: wraps the storage key (DEK)
+	TLSKeyLabel      = "jukiterm-tls"      // ECDSA P-256: the terminal's side of the links' TLS
 )
 
 // Errors that say what is wrong with the HSM, for STATUS lines and operators.
@@ -35,7 +37,8 @@ var (
 
 // Token is an open PKCS#11 token.
 type Token struct {
-	ctx *crypto11.Context
+	ctx   *crypto11.Context
+	tlsMu sync.Mutex // one TLSSigner at a time creates the TLS key
 }
 
 // Open logs in to the token a PKCS#11 URI (RFC 7512) names, e.g.
@@ -136,8 +139,8 @@ func (t *Token) Close() error {
 	return err
 }
 
-// GenerateKeys creates the terminal's signing key (ECDSA P-256) and wrapping key
-// (AES-256), both sensitive and non-extractable. It refuses if either exists.
+// GenerateKeys creates the terminal's signing key and TLS key (ECDSA P-256) and
+// wrapping key (AES-256), all sensitive and non-extractable. It refuses if any exists.
 func (t *Token) GenerateKeys() error {
 	if s, _ := t.ctx.FindKeyPair(nil, []byte(SigningKeyLabel)); s != nil {
 		return fmt.Errorf("the HSM already holds %s", SigningKeyLabel)
@@ -145,13 +148,45 @@ func (t *Token) GenerateKeys() error {
 	if k, _ := t.ctx.FindKey(nil, []byte(WrappingKeyLabel)); k != nil {
 		return fmt.Errorf("the HSM already holds %s", WrappingKeyLabel)
 	}
+	if s, _ := t.ctx.FindKeyPair(nil, []byte(TLSKeyLabel)); s != nil {
+		return fmt.Errorf("the HSM already holds %s", TLSKeyLabel)
+	}
 	if _, err := t.ctx.GenerateECDSAKeyPairWithLabel([]byte("sign-1"), []byte(SigningKeyLabel), elliptic.P256()); err != nil {
 		return fmt.Errorf("generate the signing key: %w", err)
 	}
 	if _, err := t.ctx.GenerateSecretKeyWithLabel([]byte("wrap-1"), []byte(WrappingKeyLabel), 256, crypto11.CipherAES); err != nil {
 		return fmt.Errorf("generate the wrapping key: %w", err)
 	}
+	if _, err := t.generateTLSKey(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// generateTLSKey makes the TLS key the way GenerateKeys makes the signing key:
+// crypto11's key-pair template marks the private key CKA_SENSITIVE and not
+// CKA_EXTRACTABLE.
+func (t *Token) generateTLSKey() (crypto11.Signer, error) {
+	s, err := t.ctx.GenerateECDSAKeyPairWithLabel([]byte("tls-1"), []byte(TLSKeyLabel), elliptic.P256())
+	if err != nil {
+		return nil, fmt.Errorf("generate the TLS key %s in the HSM: %w", TLSKeyLabel, err)
+	}
+	return s, nil
+}
+
+// TLSSigner returns the terminal's TLS key, the private key of its link certificate.
+// A token made before the links lacks it: it is then created, once.
+func (t *Token) TLSSigner() (crypto.Signer, error) {
+	t.tlsMu.Lock()
+	defer t.tlsMu.Unlock()
+	s, err := t.ctx.FindKeyPair(nil, []byte(TLSKeyLabel))
+	if err != nil && !notFound(err) {
+		return nil, fmt.Errorf("find %s: %w", TLSKeyLabel, err)
+	}
+	if s != nil {
+		return s, nil
+	}
+	return t.generateTLSKey()
 }
 
 // Signer returns the terminal's signing key.

@@ -82,7 +82,11 @@ func TestKeysCannotBeExported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, key := range map[string]any{"signing": signer, "wrapping": wrapping} {
+	tlsKey, err := tok.TLSSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]any{"signing": signer, "wrapping": wrapping, "tls": tlsKey} {
 		if a, err := tok.ctx.GetAttribute(key, crypto11.CkaValue); err == nil && a != nil && len(a.Value) > 0 {
 			t.Errorf("%s key: CKA_VALUE readable (%d bytes)", name, len(a.Value))
 		}
@@ -120,7 +124,8 @@ func TestKeysCannotBeExported(t *testing.T) {
 		}
 		wrapper := find(pkcs11.CKO_SECRET_KEY, WrappingKeyLabel)
 		priv := find(pkcs11.CKO_PRIVATE_KEY, SigningKeyLabel)
-		for name, h := range map[string]pkcs11.ObjectHandle{"signing": priv, "wrapping": wrapper} {
+		tlsPriv := find(pkcs11.CKO_PRIVATE_KEY, TLSKeyLabel)
+		for name, h := range map[string]pkcs11.ObjectHandle{"signing": priv, "wrapping": wrapper, "tls": tlsPriv} {
 			if out, err := p.WrapKey(se, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}, wrapper, h); err == nil {
 				t.Errorf("C_WrapKey exported the %s key (%d bytes)", name, len(out))
 			}
