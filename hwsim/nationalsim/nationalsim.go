@@ -35,12 +35,14 @@ type Sim struct {
 
 // Stats is what the simulator saw.
 type Stats struct {
-	Received   int64 `json:"received"`    // distinct updates kept
-	Duplicates int64 `json:"duplicates"`  // updates received again (acknowledged again)
-	Gaps       int64 `json:"gaps"`        // an update whose 更新順番号 skipped some after the first
+	Received   int64 `json:"received"`     // distinct updates kept
+	Duplicates int64 `json:"duplicates"`   // updates received again (acknowledged again)
+	Gaps       int64 `json:"gaps"`         // an update whose 更新順番号 skipped some after the first
 	OutOfOrder int64 `json:"out_of_order"` // an update older than the newest, not received before
 	Newest     int64 `json:"newest"`
 	Queries    int64 `json:"queries"`
+	// Connections counts the terminal's links accepted.
+	Connections int64 `json:"connections"`
 }
 
 // Open opens (creating) the simulator's file.
@@ -117,6 +119,9 @@ func (s *Sim) Serve(ctx context.Context, l net.Listener) error {
 				s.Log.Warn("national simulator: a connection refused", "err", err)
 				return
 			}
+			s.mu.Lock()
+			s.stats.Connections++
+			s.mu.Unlock()
 			go func() { <-ctx.Done(); tc.Close() }()
 			if err := s.serve(link.NewConn(tc)); err != nil && !errors.Is(err, link.ErrClosed) && ctx.Err() == nil {
 				s.Log.Warn("national simulator: a link closed", "err", err)

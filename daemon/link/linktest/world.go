@@ -184,3 +184,26 @@ func (w *World) ClientTLS(t testing.TB, p Party) *tls.Config {
 	}
 	return cfg
 }
+
+// CSVia is a CS simulator that connects through addr (a Cutter) instead.
+func (w *World) CSVia(t testing.TB, municipality string, p Party, addr string) *cssim.Sim {
+	s := w.CS(t, municipality, p)
+	s.Address = addr
+	s.Retries = 100
+	return s
+}
+
+// SenderVia starts the national sender connecting through addr.
+func (w *World) SenderVia(t testing.TB, addr string) {
+	s := &national.Sender{Store: w.Store, Log: w.Log, Status: w.Status.Peer("national"), Software: "jukitermd test",
+		Peer: func(context.Context) (national.Peer, error) {
+			p := w.NationalPeer(t)
+			p.Address = addr
+			return p, nil
+		},
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Poll: 5 * time.Millisecond, Window: 64}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
