@@ -26,6 +26,8 @@ func (s *Server) serve(ctx context.Context, c *link.Conn, pin link.Pin, st *peer
 		return err
 	}
 	st.Acked(last)
+	ctx, cancel := context.WithCancel(ctx) // stops the reader when this link ends
+	defer cancel()
 	frames := make(chan *linkpb.Frame, s.batchMax())
 	readErr := make(chan error, 1)
 	go func() {

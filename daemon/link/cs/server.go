@@ -36,7 +36,14 @@ type Server struct {
 	IdleTimeout time.Duration
 
 	mu    sync.Mutex
-	conns map[string]net.Conn // the open link of each CS: a new one replaces it
+	conns map[string]*active // the open link of each CS: a new one replaces it
+}
+
+// active is a CS's open link; done closes when its handler has stopped (its last batch
+// applied or rolled back).
+type active struct {
+	nc   net.Conn
+	done chan struct{}
 }
 
 // Serve accepts connections on l until ctx ends.
@@ -69,30 +76,39 @@ func (s *Server) closeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.conns {
-		c.Close()
+		c.nc.Close()
 	}
 }
 
-// take makes nc the open link of name, closing the one it replaces.
-func (s *Server) take(name string, nc net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conns == nil {
-		s.conns = map[string]net.Conn{}
-	}
-	if old := s.conns[name]; old != nil {
+// take makes nc the open link of name. The link it replaces is closed and waited for,
+// so the Resume the new one gets counts everything the old one applied.
+func (s *Server) take(name string, nc net.Conn) *active {
+	me := &active{nc: nc, done: make(chan struct{})}
+	for {
+		s.mu.Lock()
+		if s.conns == nil {
+			s.conns = map[string]*active{}
+		}
+		old := s.conns[name]
+		if old == nil {
+			s.conns[name] = me
+			s.mu.Unlock()
+			return me
+		}
+		s.mu.Unlock()
 		s.Log.Warn("a CS connected again: its previous link is closed", "peer", name)
-		old.Close()
+		old.nc.Close()
+		<-old.done
 	}
-	s.conns[name] = nc
 }
 
-func (s *Server) release(name string, nc net.Conn) {
+func (s *Server) release(name string, a *active) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conns[name] == nc {
+	if s.conns[name] == a {
 		delete(s.conns, name)
 	}
+	close(a.done)
 }
 
 func (s *Server) config(ctx context.Context) (*linkConfig, error) {
@@ -134,8 +150,8 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		s.Log.Error("a CS link's peer", "err", err)
 		return
 	}
-	s.take(pin.Name, tc)
-	defer s.release(pin.Name, tc)
+	me := s.take(pin.Name, tc)
+	defer s.release(pin.Name, me)
 	c := link.NewConn(tc)
 	c.ReadTimeout, c.WriteTimeout = s.idle(), 30*time.Second
 	st := s.Status.Peer(pin.Name)
