@@ -179,6 +179,9 @@ func run(args []string) int {
 	if err := setService(srv, cfg, *confPath, keys, reader, ring, log); err != nil {
 		return fail(2, "%v", err)
 	}
+	if err := setLinks(cpCtx, &background, srv, st, cfg, keys, log); err != nil {
+		return fail(1, "cannot open the links: %v", err)
+	}
 	bus, locator, releaseMedia, err := hw.OpenMedia(cfg)
 	if err != nil {
 		log.Error("USB media cannot be reached: every bulk provision is refused", "err", err, "what_to_do", "check the USB bus (libusb) and restart jukitermd")

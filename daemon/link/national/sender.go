@@ -26,6 +26,10 @@ type Peer struct {
 	TLS     *tls.Config
 }
 
+// ErrNotPinned: no national server is pinned yet; the sender looks again later,
+// without logging it each time.
+var ErrNotPinned = errors.New("no national server is pinned (`jukiterm peer add --national`)")
+
 // Sender delivers the outbox to the national server.
 type Sender struct {
 	Store    *store.Store
@@ -42,6 +46,9 @@ type Sender struct {
 	MinBackoff, MaxBackoff time.Duration
 }
 
+// notPinnedWait is how often the sender looks for a newly pinned national server.
+const notPinnedWait = 5 * time.Second
+
 // Run delivers until ctx ends.
 func (s *Sender) Run(ctx context.Context) {
 	backoff := s.minBackoff()
@@ -49,6 +56,16 @@ func (s *Sender) Run(ctx context.Context) {
 		delivered, err := s.once(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, ErrNotPinned) { // looked at again every few seconds, quietly
+			s.Status.Failed(err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(notPinnedWait):
+			}
+			backoff = s.minBackoff()
+			continue
 		}
 		if err != nil {
 			s.Status.Failed(err)
@@ -75,7 +92,7 @@ func (s *Sender) once(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if p.Address == "" {
-		return false, errors.New("no national server is pinned (`jukiterm peer add --national`)")
+		return false, ErrNotPinned
 	}
 	tc, err := link.Dial(ctx, p.Address, p.TLS)
 	if err != nil {

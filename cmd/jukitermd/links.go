@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"jukiterm/cmd/internal/hw"
+	"jukiterm/daemon"
+	"jukiterm/daemon/config"
+	"jukiterm/daemon/link"
+	"jukiterm/daemon/link/cs"
+	"jukiterm/daemon/link/linkpb"
+	"jukiterm/daemon/link/national"
+	"jukiterm/daemon/link/peerstate"
+	"jukiterm/daemon/update"
+	"jukiterm/store"
+	"jukiterm/store/record"
+)
+
+// linkCertYears is how long this terminal's self-signed link certificate is valid;
+// peers pin its key, so a new certificate for the same key keeps their pins.
+const linkCertYears = 10
+
+// links are the terminal's links: its identity (the HSM's jukiterm-tls key and the
+// link certificate), the pins from the peer ledger, the CS listener and the national
+// sender.
+type links struct {
+	st      *store.Store
+	cfg     config.Config
+	log     *slog.Logger
+	status  *peerstate.Status
+	id      link.Identity
+	certPEM []byte
+}
+
+// setLinks opens the links (docs/links.md) and runs them in the background until ctx
+// ends. The CS listener runs only when cs_listen is set.
+func setLinks(ctx context.Context, bg *sync.WaitGroup, srv *daemon.Server, st *store.Store, cfg config.Config, keys *hw.Keys, log *slog.Logger) error {
+	signer, err := keys.Token.TLSSigner()
+	if err != nil {
+		return fmt.Errorf("the HSM's link key (jukiterm-tls): %w", err)
+	}
+	certPEM, der, err := linkCertificate(cfg, signer)
+	if err != nil {
+		return err
+	}
+	l := &links{st: st, cfg: cfg, log: log, status: peerstate.New(nil), id: link.Identity{Certificate: der, Key: signer}, certPEM: certPEM}
+	srv.SetLinks(daemon.Links{Status: l.status, Cert: l.cert, National: l.nationalSearch})
+	if cfg.CSListen != "" {
+		ln, err := net.Listen("tcp", cfg.CSListen)
+		if err != nil {
+			return fmt.Errorf("listen for the CS links on %s (cs_listen): %w", cfg.CSListen, err)
+		}
+		s := &cs.Server{Store: st, Log: log, Status: l.status, Software: "jukitermd " + update.Version,
+			Identity: func() (link.Identity, error) { return l.id, nil },
+			Pins:     l.pins(store.PeerCS),
+			Refused:  newRefusals(st, log).record}
+		bg.Go(func() {
+			if err := s.Serve(ctx, ln); err != nil {
+				log.Error("the CS links stopped", "err", err, "what_to_do", "restart jukitermd")
+			}
+		})
+		log.Info("listening for the CS links", "address", ln.Addr().String())
+	}
+	sender := &national.Sender{Store: st, Log: log, Status: l.status.Peer("national"), Software: "jukitermd " + update.Version, Peer: l.national}
+	bg.Go(func() { sender.Run(ctx) })
+	return nil
+}
+
+// linkCertificate reads this terminal's link certificate, making it (self-signed by
+// the HSM's key) when missing; a certificate of another key is refused.
+func linkCertificate(cfg config.Config, signer crypto.Signer) ([]byte, []byte, error) {
+	b, err := os.ReadFile(cfg.LinkCert)
+	if errors.Is(err, os.ErrNotExist) {
+		der, err := link.SelfSigned(signer, "jukiterm "+cfg.TerminalID, time.Now().AddDate(linkCertYears, 0, 0))
+		if err != nil {
+			return nil, nil, err
+		}
+		b = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		if err := os.WriteFile(cfg.LinkCert, b, 0o644); err != nil {
+			return nil, nil, fmt.Errorf("write the link certificate %s: %w", cfg.LinkCert, err)
+		}
+		return b, der, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the link certificate: %w", err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, nil, fmt.Errorf("%s (link_cert) is not a PEM certificate: remove it, and jukitermd makes a new one at its next start", cfg.LinkCert)
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s (link_cert): %w", cfg.LinkCert, err)
+	}
+	if !c.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(signer.Public()) {
+		return nil, nil, fmt.Errorf("%s (link_cert) is not the certificate of the HSM's link key (a replaced HSM?): remove it; jukitermd makes a new one, whose fingerprint (`jukiterm link cert`) the peers must pin instead", cfg.LinkCert)
+	}
+	return b, blk.Bytes, nil
+}
+
+func (l *links) cert() ([]byte, string, error) {
+	c, err := x509.ParseCertificate(l.id.Certificate)
+	if err != nil {
+		return nil, "", err
+	}
+	return l.certPEM, link.FormatFingerprint(link.SPKIFingerprint(c)), nil
+}
+
+// pins reads the peer ledger's pins of a role, at every connection.
+func (l *links) pins(role string) func(context.Context) (*link.PinSet, error) {
+	return func(ctx context.Context) (*link.PinSet, error) {
+		ps, err := l.st.Peers(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		var pins []link.Pin
+		for _, p := range ps {
+			if p.Role != role {
+				continue
+			}
+			var k [32]byte
+			if b, err := hex.DecodeString(p.SPKISHA256); err != nil || len(b) != 32 {
+				return nil, fmt.Errorf("peer %s: its pinned key is not a SHA-256", p.Name)
+			} else {
+				copy(k[:], b)
+			}
+			pins = append(pins, link.Pin{Name: p.Name, Role: link.Role(p.Role), Municipality: p.Municipality, SPKISHA256: k})
+		}
+		return link.NewPinSet(pins)
+	}
+}
+
+// national is the national server's address and TLS configuration, from the ledger.
+func (l *links) national(ctx context.Context) (national.Peer, error) {
+	pins, err := l.pins(store.PeerNational)(ctx)
+	if err != nil {
+		return national.Peer{}, err
+	}
+	ps, err := l.st.Peers(ctx, false)
+	if err != nil {
+		return national.Peer{}, err
+	}
+	for _, p := range ps {
+		if p.Role == store.PeerNational {
+			cfg, err := link.ClientConfig(l.id, link.Policy{Pins: pins, Role: link.RoleNational})
+			return national.Peer{Address: p.Address, TLS: cfg}, err
+		}
+	}
+	return national.Peer{}, nil
+}
+
+func (l *links) nationalSearch(ctx context.Context, q store.Query) ([]record.Record, error) {
+	p, err := l.national(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lq := &linkpb.Query{}
+	switch {
+	case q.Code != "":
+		lq.Key = &linkpb.Query_ResidentCode{ResidentCode: q.Code}
+	case q.Number != "":
+		lq.Key = &linkpb.Query_MyNumber{MyNumber: q.Number}
+	default:
+		lq.Key = &linkpb.Query_Four{Four: &linkpb.FourItems{NameKana: q.Kana, Name: q.Name, Birth: q.Birth, Sex: uint32(q.Sex), Address: q.Address}}
+	}
+	return national.Query(ctx, p, "jukitermd "+update.Version, lq)
+}
