@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"jukiterm/daemon/api"
 	"jukiterm/daemon/link/peerstate"
 	"jukiterm/store"
 	"jukiterm/store/record"
@@ -41,16 +42,8 @@ type Links struct {
 // SetLinks wires the links (before Serve).
 func (s *Server) SetLinks(l Links) { s.links = l }
 
-// LinkStatus is the answer of GET /v1/links.
-type LinkStatus struct {
-	Peers  []store.Peer      `json:"peers"`
-	Links  []peerstate.View  `json:"links"`
-	Outbox store.OutboxState `json:"outbox"`
-	CS     map[string]uint64 `json:"cs_last_seq"`
-}
-
 func (s *Server) linkStatus(w http.ResponseWriter, r *http.Request) {
-	var st LinkStatus
+	var st api.LinkStatus
 	var err error
 	if st.Peers, err = s.store.Peers(r.Context(), false); err != nil {
 		writeError(w, err)

@@ -78,7 +78,7 @@ func main() {
 	root.PersistentFlags().StringVar(&a.socket, "socket", "", "jukitermd's socket (default $JUKITERM_SOCKET, else "+DefaultSocket+")")
 	root.AddCommand(a.initCmd(), a.ingestCmd(), a.searchCmd(), a.showCmd(), a.statsCmd(), a.keysCmd(), a.backupCmd(),
 		a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.operatorCmd(), a.rightsCmd(), a.auditCmd(), a.applicationCmd(),
-		a.mediaCmd(), a.recipientCmd(), a.provisionCmd(), a.serviceCmd(), a.peerCmd())
+		a.mediaCmd(), a.recipientCmd(), a.provisionCmd(), a.serviceCmd(), a.peerCmd(), a.linkCmd())
 	for _, c := range simCommands {
 		root.AddCommand(c(a))
 	}

@@ -14,6 +14,7 @@ import (
 func (a *app) searchCmd() *cobra.Command {
 	var q store.Query
 	var sex string
+	var national bool
 	c := &cobra.Command{
 		Use:   "search (--code C | --number N | 4情報 options)",
 		Short: "Search the file by 住民票コード, 個人番号 or the 4情報 (name, kana, birth, sex, address)",
@@ -21,7 +22,9 @@ func (a *app) searchCmd() *cobra.Command {
 			"--birth, --sex, --address and --municipality; a 4情報 search needs the kana or kanji\n" +
 			"name, or the birth date with one other item. --kana matches the 清音化 form of the\n" +
 			"whole name, or of the surname alone when it has no space. At a terminal, without\n" +
-			"--application, it lists the 申請 (applications) open today and asks which one.",
+			"--application, it lists the 申請 (applications) open today and asks which one.\n" +
+			"--national asks the national server (機構への照会) instead, for persons this\n" +
+			"prefecture does not hold; its answer is shown and never kept.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			switch sex {
@@ -44,7 +47,13 @@ func (a *app) searchCmd() *cobra.Command {
 			if !c.Flags().Changed("application") && !a.json {
 				q.Application = askApplication(c.Context(), cl)
 			}
-			recs, err := cl.Search(c.Context(), q)
+			var recs []store.Person
+			var err error
+			if national {
+				recs, err = cl.NationalSearch(c.Context(), q)
+			} else {
+				recs, err = cl.Search(c.Context(), q)
+			}
 			if err != nil {
 				return err
 			}
@@ -52,8 +61,15 @@ func (a *app) searchCmd() *cobra.Command {
 				return printJSON(recs)
 			}
 			if len(recs) == 0 {
+				if national {
+					fmt.Println("the national server knows no person who matches")
+					return nil
+				}
 				fmt.Println("no person matches")
 				return nil
+			}
+			if national {
+				fmt.Println("Answer of the national server (全国サーバ); it is shown only, not kept:")
 			}
 			printPersons(recs)
 			if len(recs) == q.Limit {
@@ -74,6 +90,7 @@ func (a *app) searchCmd() *cobra.Command {
 	f.BoolVar(&q.IncludeRemoved, "include-removed", false, "include persons removed from the register (消除者)")
 	f.IntVar(&q.Limit, "limit", store.DefaultLimit, "at most this many results")
 	f.StringVar(&q.Application, "application", "", "the 申請 (application) ID the search is done under")
+	f.BoolVar(&national, "national", false, "ask the national server (全国サーバ) instead of this file")
 	return a.addJSON(c)
 }
 

@@ -37,3 +37,21 @@ func (c *Client) Peers(ctx context.Context, all bool) ([]store.Peer, error) {
 	}
 	return out, c.getJSON(ctx, http.MethodGet, path, nil, &out)
 }
+
+// NationalSearch asks the national server (機構への照会).
+func (c *Client) NationalSearch(ctx context.Context, q store.Query) ([]store.Person, error) {
+	var out []store.Person
+	return out, c.getJSON(ctx, http.MethodPost, "/v1/national/search", q, &out)
+}
+
+// LinkStatus is the links' state.
+func (c *Client) LinkStatus(ctx context.Context, out any) error {
+	return c.getJSON(ctx, http.MethodGet, "/v1/links", nil, out)
+}
+
+// LinkCert is this terminal's link certificate (PEM) and its key's fingerprint.
+func (c *Client) LinkCert(ctx context.Context) (pem, fingerprint string, err error) {
+	var out map[string]string
+	err = c.getJSON(ctx, http.MethodGet, "/v1/links/cert", nil, &out)
+	return out["cert_pem"], out["spki_sha256"], err
+}
