@@ -116,7 +116,7 @@ func (a *app) simCmd() *cobra.Command {
 	notes.Flags().StringVar(&rules, "rules", "", "comma-separated rule ids to draw invalid notifications from (default: all)")
 	notes.Flags().StringVar(&labels, "labels", "", "write each line's label (rule id, - or duplicate) to this file")
 	gen.AddCommand(res, notes)
-	c.AddCommand(gen, a.simFingerCmd(), a.simReaderCmd(), a.simUSBCmd())
+	c.AddCommand(gen, a.simFingerCmd(), a.simReaderCmd(), a.simUSBCmd(), a.simNationalCmd(), a.simCSCmd())
 	return c
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"jukiterm/daemon/link"
@@ -43,6 +44,11 @@ type Result struct {
 	Unanswered int `json:"unanswered"`
 }
 
+// definitive are the refusals a new connection would meet again (a broken line's
+// failed handshake is not one).
+var definitive = map[string]bool{link.ReasonRefusedByPeer: true, link.ReasonUnknown: true, link.ReasonExpired: true,
+	link.ReasonNotYetValid: true, link.ReasonWrongRole: true, link.ReasonTLSVersion: true, link.ReasonNoCertificate: true}
+
 // Run sends lines (seq i+1 for lines[i]) until every one is acknowledged or covered by
 // a Resume.
 func (s *Sim) Run(ctx context.Context, lines [][]byte) (Result, error) {
@@ -65,6 +71,10 @@ func (s *Sim) Run(ctx context.Context, lines [][]byte) (Result, error) {
 			return res, ctx.Err()
 		}
 		last = err
+		var re *link.RefusedError
+		if errors.As(err, &re) && definitive[re.Reason] { // a refusal does not pass by itself
+			return res, err
+		}
 		if s.Log != nil {
 			s.Log.Warn("CS simulator: the link broke; connecting again", "municipality", s.Municipality, "err", err)
 		}
@@ -85,6 +95,11 @@ func (s *Sim) once(ctx context.Context, lines [][]byte, done []bool, res *Result
 	go func() { <-ctx.Done(); c.Close() }()
 	res.Connections++
 	if _, err := link.Handshake(c, "jukiterm CS simulator "+s.Municipality); err != nil {
+		// Under TLS 1.3 the terminal checks this CS's certificate after the client's
+		// handshake is done: its refusal arrives as an alert on the first read.
+		if strings.Contains(err.Error(), "remote error: tls:") {
+			return false, &link.RefusedError{Reason: link.ReasonRefusedByPeer, Remote: s.Address, Err: err}
+		}
 		return false, err
 	}
 	f, err := c.Recv()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"jukiterm/daemon/link"
+	"jukiterm/hwsim/cssim"
 )
 
 // TestLinksSurviveBrokenLines: 20 trials in which the CS's line and the national
@@ -20,7 +21,7 @@ func TestLinksSurviveBrokenLines(t *testing.T) {
 			csCut := NewCutter(t, w.CSAddr, 4, 60_000, uint64(trial))
 			natCut := NewCutter(t, w.NatAddr, 4, 60_000, uint64(trial)+1000)
 			w.SenderVia(t, natCut.Addr)
-			lines := CSLines(uint64(trial), "052019", "052027", 600, 25)
+			lines := cssim.CSLines(uint64(trial), "052019", "052027", 600, 25)
 			applied, byRule := lines.Expected()
 			res, err := w.CSVia(t, "052019", p, csCut.Addr).Run(context.Background(), lines.Lines)
 			if err != nil {

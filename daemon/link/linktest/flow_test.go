@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/link"
+	"jukiterm/hwsim/cssim"
 )
 
 // TestThreeCSToNational: three CS send at once, a twentieth of their notifications
@@ -27,7 +28,7 @@ func TestThreeCSToNational(t *testing.T) {
 	var wg sync.WaitGroup
 	total := 0
 	for i, m := range munis {
-		lines := CSLines(uint64(100+i), m, munis[(i+1)%3], 2000, 20)
+		lines := cssim.CSLines(uint64(100+i), m, munis[(i+1)%3], 2000, 20)
 		applied, byRule := lines.Expected()
 		total += applied
 		wg.Add(1)

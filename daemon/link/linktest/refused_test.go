@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"jukiterm/daemon/link"
+	"jukiterm/hwsim/cssim"
 )
 
 // TestRefusedCS: a CS with an unknown key, one with an expired certificate, a key
@@ -77,7 +78,7 @@ func TestRefusedCS(t *testing.T) {
 		t.Errorf("HTTPS without a certificate: %q", e.Reason)
 	}
 	// The pinned CS still gets in.
-	if res, err := w.CS(t, "052019", good).Run(ctx, CSLines(7, "052019", "052027", 10, 0).Lines); err != nil || res.Applied != 10 {
+	if res, err := w.CS(t, "052019", good).Run(ctx, cssim.CSLines(7, "052019", "052027", 10, 0).Lines); err != nil || res.Applied != 10 {
 		t.Fatalf("the pinned CS: %+v %v", res, err)
 	}
 }

@@ -1,4 +1,4 @@
-package linktest
+package cssim
 
 import (
 	"encoding/json"
