@@ -65,6 +65,17 @@ jukitermd is serving the synthetic demo data set (no real person). From a second
 Other demo operators: admin (administrator: ingest, operators, rights, keys, backups)
 and auditor; sign in as them the same way. Stop the daemon with Ctrl-C.
 `, socket, cli, cli, hiragana(p.NameKana), p.Birth, cli, p.ResidentCode)
+	if demoNationalExample != "" {
+		fmt.Printf(`
+The national server simulator runs inside this demo (%s). As the operator, ask it
+about a person of 青森県 (under an application the admin adds, see %s application --help):
+  %s search --national --code %s
+As admin, pin a simulated CS, then send it over the link 1000 notifications, 5 %% invalid:
+  %s peer add --cs 052019 --cert %s --reason demo
+  %s sim cs --municipality 052019 --generate 1000 --invalid 0.05
+  %s link status
+`, demoNational, cli, cli, demoNationalExample, cli, demoCSCert, cli, cli)
+	}
 }
 
 // hiragana writes a katakana name in hiragana, as staff often type it.

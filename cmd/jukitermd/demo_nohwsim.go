@@ -3,9 +3,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
+	"sync"
 
+	"jukiterm/daemon/config"
 	"jukiterm/store"
 )
 
@@ -15,3 +18,8 @@ func loadDemo(*store.Store, int, *slog.Logger) error {
 }
 
 func printDemoHints(*store.Store, string) {}
+
+func demoLinkConfig(*config.Config, *slog.Logger) {}
+
+func demoNationalServer(context.Context, *sync.WaitGroup, *store.Store, config.Config, []byte, *slog.Logger) {
+}

@@ -45,7 +45,10 @@ type links struct {
 
 // setLinks opens the links (docs/links.md) and runs them in the background until ctx
 // ends. The CS listener runs only when cs_listen is set.
-func setLinks(ctx context.Context, bg *sync.WaitGroup, srv *daemon.Server, st *store.Store, cfg config.Config, keys *hw.Keys, log *slog.Logger) error {
+func setLinks(ctx context.Context, bg *sync.WaitGroup, srv *daemon.Server, st *store.Store, cfg config.Config, keys *hw.Keys, demo bool, log *slog.Logger) error {
+	if demo {
+		demoLinkConfig(&cfg, log)
+	}
 	signer, err := keys.Token.TLSSigner()
 	if err != nil {
 		return fmt.Errorf("the HSM's link key (jukiterm-tls): %w", err)
@@ -56,6 +59,9 @@ func setLinks(ctx context.Context, bg *sync.WaitGroup, srv *daemon.Server, st *s
 	}
 	l := &links{st: st, cfg: cfg, log: log, status: peerstate.New(nil), id: link.Identity{Certificate: der, Key: signer}, certPEM: certPEM}
 	srv.SetLinks(daemon.Links{Status: l.status, Cert: l.cert, National: l.nationalSearch})
+	if demo {
+		demoNationalServer(ctx, bg, st, cfg, der, log)
+	}
 	if cfg.CSListen != "" {
 		ln, err := net.Listen("tcp", cfg.CSListen)
 		if err != nil {

@@ -179,7 +179,7 @@ func run(args []string) int {
 	if err := setService(srv, cfg, *confPath, keys, reader, ring, log); err != nil {
 		return fail(2, "%v", err)
 	}
-	if err := setLinks(cpCtx, &background, srv, st, cfg, keys, log); err != nil {
+	if err := setLinks(cpCtx, &background, srv, st, cfg, keys, *demo > 0, log); err != nil {
 		return fail(1, "cannot open the links: %v", err)
 	}
 	bus, locator, releaseMedia, err := hw.OpenMedia(cfg)
