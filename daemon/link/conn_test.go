@@ -101,6 +101,7 @@ func TestOverlongFrameRefused(t *testing.T) {
 // TestSendRefusesOverlong: a frame over the limit is not sent at all.
 func TestSendRefusesOverlong(t *testing.T) {
 	a, b := pipe(t)
+	a.WriteTimeout = 2 * time.Second
 	big := &linkpb.Frame{Body: &linkpb.Frame_Notification{Notification: &linkpb.Notification{Seq: 1, Line: bytes.Repeat([]byte("x"), MaxFrameSize)}}}
 	if err := a.Send(big); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("Send of %d bytes: %v, want ErrFrameTooLarge", proto.Size(big), err)
@@ -157,6 +158,7 @@ func TestProtocolMismatch(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			us, peer := pipe(t)
+			peer.ReadTimeout = 5 * time.Second
 			done := make(chan error, 1)
 			go func() { _, err := Handshake(us, "jukiterm test"); done <- err }()
 			go peer.Send(first)
