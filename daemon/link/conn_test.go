@@ -185,12 +185,13 @@ func TestHandshakeOK(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		h, err := Handshake(a, "jukiterm A")
-		if err == nil && h.GetSoftware() != "jukiterm B" {
+		// The peer's text comes back printable and short, safe for a log line.
+		if want := ("jukiterm B??[2Jforged log line" + strings.Repeat("x", 100))[:64]; err == nil && h.GetSoftware() != want {
 			err = errors.New("A got " + h.GetSoftware())
 		}
 		done <- err
 	}()
-	h, err := Handshake(b, "jukiterm B")
+	h, err := Handshake(b, "jukiterm B\n\x1b[2Jforged log line"+strings.Repeat("x", 100))
 	if err != nil || h.GetSoftware() != "jukiterm A" {
 		t.Fatalf("B: %v %v", h, err)
 	}
