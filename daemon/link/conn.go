@@ -71,6 +71,9 @@ func newConn(r io.Reader, w io.Writer) *Conn {
 func (c *Conn) Recv() (*linkpb.Frame, error) {
 	if c.nc != nil && c.ReadTimeout > 0 {
 		if err := c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout)); err != nil {
+			if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
+				return nil, fmt.Errorf("%w (%w)", ErrClosed, err)
+			}
 			return nil, fmt.Errorf("set the read deadline: %w", err)
 		}
 	}

@@ -101,6 +101,7 @@ func TestOverlongFrameRefused(t *testing.T) {
 // TestSendRefusesOverlong: a frame over the limit is not sent at all.
 func TestSendRefusesOverlong(t *testing.T) {
 	a, b := pipe(t)
+	a.WriteTimeout = 2 * time.Second
 	big := &linkpb.Frame{Body: &linkpb.Frame_Notification{Notification: &linkpb.Notification{Seq: 1, Line: bytes.Repeat([]byte("x"), MaxFrameSize)}}}
 	if err := a.Send(big); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("Send of %d bytes: %v, want ErrFrameTooLarge", proto.Size(big), err)
@@ -157,6 +158,7 @@ func TestProtocolMismatch(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			us, peer := pipe(t)
+			peer.ReadTimeout = 5 * time.Second
 			done := make(chan error, 1)
 			go func() { _, err := Handshake(us, "jukiterm test"); done <- err }()
 			go peer.Send(first)
@@ -183,12 +185,13 @@ func TestHandshakeOK(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		h, err := Handshake(a, "jukiterm A")
-		if err == nil && h.GetSoftware() != "jukiterm B" {
+		// The peer's text comes back printable and short, safe for a log line.
+		if want := ("jukiterm B??[2Jforged log line" + strings.Repeat("x", 100))[:64]; err == nil && h.GetSoftware() != want {
 			err = errors.New("A got " + h.GetSoftware())
 		}
 		done <- err
 	}()
-	h, err := Handshake(b, "jukiterm B")
+	h, err := Handshake(b, "jukiterm B\n\x1b[2Jforged log line"+strings.Repeat("x", 100))
 	if err != nil || h.GetSoftware() != "jukiterm A" {
 		t.Fatalf("B: %v %v", h, err)
 	}

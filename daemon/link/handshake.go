@@ -20,7 +20,8 @@ var ErrProtocol = errors.New("the peer does not speak this link protocol")
 // Handshake exchanges Hellos: it sends this side's (software names the program and its
 // version) while it waits for the peer's, which must come first and carry Protocol. On
 // any other first frame, or another version, the peer gets an Error with code
-// "protocol" and the connection is closed. It returns the peer's Hello.
+// "protocol" and the connection is closed. It returns the peer's Hello, its software
+// cut to 64 printable ASCII characters for the logs.
 func Handshake(c *Conn, software string) (*linkpb.Hello, error) {
 	sent := make(chan error, 1)
 	go func() {
@@ -60,6 +61,7 @@ func Handshake(c *Conn, software string) (*linkpb.Hello, error) {
 		return nil, fmt.Errorf("%w: it speaks protocol %d and this terminal %d; one side's software must be updated (the peer's is %q)",
 			ErrProtocol, h.GetProtocol(), Protocol, printable(h.GetSoftware()))
 	}
+	h.Software = printable(h.GetSoftware()) // the peer's text, made safe for a log line
 	return h, nil
 }
 
