@@ -209,7 +209,7 @@ func TestInventoryReadsTheToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tok.Close()
-	if got := strings.Join(tok.Inventory(), "\n"); strings.Count(got, ": missing") != 2 {
+	if got := strings.Join(tok.Inventory(), "\n"); strings.Count(got, ": missing") != 2 || !strings.Contains(got, TLSKeyLabel+": not made yet") {
 		t.Fatalf("an empty token: %s", got)
 	}
 	if _, err := tok.ctx.GenerateECDSAKeyPairWithLabel([]byte{0x0b, 0x42}, []byte(SigningKeyLabel), elliptic.P256()); err != nil {
@@ -218,8 +218,12 @@ func TestInventoryReadsTheToken(t *testing.T) {
 	if _, err := tok.ctx.GenerateSecretKeyWithLabel([]byte{0xc0, 0xde}, []byte(WrappingKeyLabel), 128, crypto11.CipherAES); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := tok.ctx.GenerateECDSAKeyPairWithLabel([]byte{0x71, 0x5e}, []byte(TLSKeyLabel), elliptic.P256()); err != nil {
+		t.Fatal(err)
+	}
 	got := tok.Inventory()
-	want := []string{SigningKeyLabel + ": EC P-256 key pair, id 0b42", WrappingKeyLabel + ": AES-128 secret key, id c0de"}
+	want := []string{SigningKeyLabel + ": EC P-256 key pair, id 0b42", WrappingKeyLabel + ": AES-128 secret key, id c0de",
+		TLSKeyLabel + ": EC P-256 key pair, id 715e"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("inventory\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -27,6 +27,11 @@ func (t *Token) Inventory() []string {
 	} else {
 		out = append(out, WrappingKeyLabel+": missing")
 	}
+	if s, err := t.ctx.FindKeyPair(nil, []byte(TLSKeyLabel)); err == nil && s != nil {
+		out = append(out, TLSKeyLabel+": "+t.describe(s, "key pair"))
+	} else {
+		out = append(out, TLSKeyLabel+": not made yet (jukitermd makes it at its first start with links)")
+	}
 	return out
 }
 

@@ -69,8 +69,12 @@ func newConn(r io.Reader, w io.Writer) *Conn {
 // is returned as an error (*PeerError for the latter); io.EOF between frames is
 // ErrClosed.
 func (c *Conn) Recv() (*linkpb.Frame, error) {
-	if c.nc != nil && c.ReadTimeout > 0 {
-		if err := c.nc.SetReadDeadline(time.Now().Add(c.ReadTimeout)); err != nil {
+	if c.nc != nil { // a zero ReadTimeout clears a deadline an earlier read set (Handshake's)
+		deadline := time.Time{}
+		if c.ReadTimeout > 0 {
+			deadline = time.Now().Add(c.ReadTimeout)
+		}
+		if err := c.nc.SetReadDeadline(deadline); err != nil {
 			if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed) {
 				return nil, fmt.Errorf("%w (%w)", ErrClosed, err)
 			}
@@ -132,8 +136,12 @@ func (c *Conn) send(f *linkpb.Frame, timeout time.Duration) error {
 	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	if c.nc != nil && timeout > 0 {
-		if err := c.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+	if c.nc != nil {
+		deadline := time.Time{}
+		if timeout > 0 {
+			deadline = time.Now().Add(timeout)
+		}
+		if err := c.nc.SetWriteDeadline(deadline); err != nil {
 			return fmt.Errorf("set the write deadline: %w", err)
 		}
 	}
