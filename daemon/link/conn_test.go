@@ -214,3 +214,23 @@ func TestHandshakePeerError(t *testing.T) {
 		t.Fatalf("%v, want the peer's Error", err)
 	}
 }
+
+// TestZeroTimeoutClearsDeadline: a read with a timeout, then reads without one (a link
+// after its Hello) wait as long as it takes.
+func TestZeroTimeoutClearsDeadline(t *testing.T) {
+	a, b := pipe(t)
+	b.ReadTimeout = 50 * time.Millisecond
+	go a.Send(&linkpb.Frame{Body: &linkpb.Frame_UpdateAck{UpdateAck: &linkpb.UpdateAck{UpdateSeq: 1}}})
+	if _, err := b.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	b.ReadTimeout = 0
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		a.Send(&linkpb.Frame{Body: &linkpb.Frame_UpdateAck{UpdateAck: &linkpb.UpdateAck{UpdateSeq: 2}}})
+	}()
+	f, err := b.Recv()
+	if err != nil || f.GetUpdateAck().GetUpdateSeq() != 2 {
+		t.Fatalf("a read without a timeout after one with: %v %v", f, err)
+	}
+}
