@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"jukiterm/daemon/link"
@@ -114,6 +115,8 @@ func (s *Sender) once(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var mu sync.Mutex
+	var sent atomic.Int64
+	sent.Store(st.Acked)
 	acked, progressed := st.Acked, false
 	window := make(chan struct{}, s.window())
 	recvErr := make(chan error, 1)
@@ -129,6 +132,12 @@ func (s *Sender) once(ctx context.Context) (bool, error) {
 			if a == nil {
 				c.Fail(link.CodeUnexpected, "only UpdateAck is expected from the national server on this link")
 				recvErr <- fmt.Errorf("the national server sent a %s", link.FrameKind(f))
+				cancel()
+				return
+			}
+			if int64(a.GetUpdateSeq()) > sent.Load() {
+				c.Fail(link.CodeSequence, fmt.Sprintf("UpdateAck %d for an update not sent (the newest sent is %d)", a.GetUpdateSeq(), sent.Load()))
+				recvErr <- fmt.Errorf("the national server acknowledged update %d, which was not sent", a.GetUpdateSeq())
 				cancel()
 				return
 			}
@@ -149,7 +158,6 @@ func (s *Sender) once(ctx context.Context) (bool, error) {
 			s.Status.Acked(a.GetUpdateSeq())
 		}
 	}()
-	sent := st.Acked
 	err = s.send(ctx, c, &sent, window)
 	cancel()
 	c.Close()
@@ -167,9 +175,9 @@ func (s *Sender) once(ctx context.Context) (bool, error) {
 }
 
 // send sends the outbox after *sent, keeping at most a window unacknowledged.
-func (s *Sender) send(ctx context.Context, c *link.Conn, sent *int64, window chan struct{}) error {
+func (s *Sender) send(ctx context.Context, c *link.Conn, sent *atomic.Int64, window chan struct{}) error {
 	for ctx.Err() == nil {
-		items, err := s.Store.OutboxNext(ctx, *sent, s.window())
+		items, err := s.Store.OutboxNext(ctx, sent.Load(), s.window())
 		if err != nil {
 			return err
 		}
@@ -193,10 +201,10 @@ func (s *Sender) send(ctx context.Context, c *link.Conn, sent *int64, window cha
 			if err != nil {
 				return err
 			}
+			sent.Store(it.UpdateSeq) // before it goes: its acknowledgement may come at once
 			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_Update{Update: &linkpb.Update{UpdateSeq: uint64(it.UpdateSeq), Record: rec}}}); err != nil {
 				return err
 			}
-			*sent = it.UpdateSeq
 			s.Status.Sent(uint64(it.UpdateSeq))
 		}
 	}
