@@ -34,7 +34,8 @@ func BareRows(keys *Keys, recs []record.Record, canon [][]byte, ids []string) []
 }
 
 // BareInsert is the benchmark's baseline: bare SQLite writing the same rows as an
-// ingest of new persons (persons and notifications), into the same schema with the
+// ingest of new persons (persons, notifications and the outbox for the national
+// server), into the same schema with the
 // same indexes and pragmas, batch rows a transaction, with no parsing, checks or
 // look-ups. It creates a new database at path and returns the time the writes took.
 func BareInsert(path string, rows []BareRow, batch int) (time.Duration, error) {
@@ -60,11 +61,18 @@ func BareInsert(path string, rows []BareRow, batch int) (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
+		outbox, err := tx.Prepare(`INSERT INTO outbox (update_seq, person_id, queued_at) VALUES (?, ?, ?)`)
+		if err != nil {
+			return 0, err
+		}
 		for _, r := range rows[i:min(i+batch, len(rows))] {
 			if _, err := person.Exec(r.Person...); err != nil {
 				return 0, fmt.Errorf("baseline insert: %w", err)
 			}
 			if _, err := note.Exec(r.Muni, r.ID, r.Hash, r.Seq, r.Person[0], r.At); err != nil {
+				return 0, fmt.Errorf("baseline insert: %w", err)
+			}
+			if _, err := outbox.Exec(r.Seq, r.Person[0], r.At); err != nil {
 				return 0, fmt.Errorf("baseline insert: %w", err)
 			}
 		}
