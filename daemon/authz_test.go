@@ -69,6 +69,13 @@ var (
 		"POST /v1/service/update/stage":    {store.RoleVendor},
 		"POST /v1/service/update/activate": {admin},
 		"GET /v1/audit/service":            {store.RoleAuditor},
+
+		"POST /v1/peers":           {admin},
+		"POST /v1/peers/remove":    {admin},
+		"GET /v1/peers":            {admin, store.RoleAuditor},
+		"GET /v1/links":            {admin, store.RoleAuditor},
+		"GET /v1/links/cert":       {admin, store.RoleAuditor},
+		"POST /v1/national/search": {store.RoleOperator},
 	}
 	// outsideService is all a vendor may call without a service session (besides the
 	// public calls): TestServiceGateTable (service_test.go) tests the calls in one.

@@ -61,9 +61,6 @@ jukitermd is serving the synthetic demo data set (no real person). From a second
   %s login --sim-finger operator      # sign in as the demo operator (simulated finger)
   %s search --kana '%s' --birth %s
   %s show %s --history
-
-Other demo operators: admin (administrator: ingest, operators, rights, keys, backups)
-and auditor; sign in as them the same way. Stop the daemon with Ctrl-C.
 `, socket, cli, cli, hiragana(p.NameKana), p.Birth, cli, p.ResidentCode)
 	if demoNationalExample != "" {
 		fmt.Printf(`
@@ -76,6 +73,10 @@ As admin, pin a simulated CS, then send it over the link 1000 notifications, 5 %
   %s link status
 `, demoNational, cli, cli, demoNationalExample, cli, demoCSCert, cli, cli)
 	}
+	fmt.Print(`
+Other demo operators: admin (administrator: ingest, operators, rights, keys, backups)
+and auditor; sign in as them the same way. Stop the daemon with Ctrl-C.
+`)
 }
 
 // hiragana writes a katakana name in hiragana, as staff often type it.

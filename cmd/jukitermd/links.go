@@ -53,7 +53,7 @@ func setLinks(ctx context.Context, bg *sync.WaitGroup, srv *daemon.Server, st *s
 	if err != nil {
 		return fmt.Errorf("the HSM's link key (jukiterm-tls): %w", err)
 	}
-	certPEM, der, err := linkCertificate(cfg, signer)
+	certPEM, der, err := linkCertificate(cfg, signer, log)
 	if err != nil {
 		return err
 	}
@@ -84,35 +84,37 @@ func setLinks(ctx context.Context, bg *sync.WaitGroup, srv *daemon.Server, st *s
 }
 
 // linkCertificate reads this terminal's link certificate, making it (self-signed by
-// the HSM's key) when missing; a certificate of another key is refused.
-func linkCertificate(cfg config.Config, signer crypto.Signer) ([]byte, []byte, error) {
+// the HSM's key) when missing. A certificate of another key (a replaced HSM, or a
+// backup of another terminal restored here) is set aside as link.crt.old and a new one
+// made: the terminal serves, and its peers must pin the new key before its links work.
+func linkCertificate(cfg config.Config, signer crypto.Signer, log *slog.Logger) ([]byte, []byte, error) {
 	b, err := os.ReadFile(cfg.LinkCert)
-	if errors.Is(err, os.ErrNotExist) {
-		der, err := link.SelfSigned(signer, "jukiterm "+cfg.TerminalID, time.Now().AddDate(linkCertYears, 0, 0))
-		if err != nil {
-			return nil, nil, err
+	if err == nil {
+		blk, _ := pem.Decode(b)
+		if blk != nil {
+			if c, err := x509.ParseCertificate(blk.Bytes); err == nil {
+				if k, ok := c.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && k.Equal(signer.Public()) {
+					return b, blk.Bytes, nil
+				}
+			}
 		}
-		b = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-		if err := os.WriteFile(cfg.LinkCert, b, 0o644); err != nil {
-			return nil, nil, fmt.Errorf("write the link certificate %s: %w", cfg.LinkCert, err)
+		if err := os.Rename(cfg.LinkCert, cfg.LinkCert+".old"); err != nil {
+			return nil, nil, fmt.Errorf("set aside the link certificate %s: %w", cfg.LinkCert, err)
 		}
-		return b, der, nil
-	}
-	if err != nil {
+		log.Warn("the link certificate was not that of the HSM's link key (a replaced HSM, or a restored backup): a new one is made and the old one kept as link.crt.old",
+			"what_to_do", "give every peer the new certificate (`jukiterm link cert`) to pin; until then they refuse this terminal")
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("read the link certificate: %w", err)
 	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, nil, fmt.Errorf("%s (link_cert) is not a PEM certificate: remove it, and jukitermd makes a new one at its next start", cfg.LinkCert)
-	}
-	c, err := x509.ParseCertificate(blk.Bytes)
+	der, err := link.SelfSigned(signer, "jukiterm "+cfg.TerminalID, time.Now().AddDate(linkCertYears, 0, 0))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s (link_cert): %w", cfg.LinkCert, err)
+		return nil, nil, err
 	}
-	if !c.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(signer.Public()) {
-		return nil, nil, fmt.Errorf("%s (link_cert) is not the certificate of the HSM's link key (a replaced HSM?): remove it; jukitermd makes a new one, whose fingerprint (`jukiterm link cert`) the peers must pin instead", cfg.LinkCert)
+	b = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(cfg.LinkCert, b, 0o600); err != nil {
+		return nil, nil, fmt.Errorf("write the link certificate %s: %w", cfg.LinkCert, err)
 	}
-	return b, blk.Bytes, nil
+	return b, der, nil
 }
 
 func (l *links) cert() ([]byte, string, error) {

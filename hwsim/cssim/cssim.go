@@ -29,6 +29,8 @@ type Sim struct {
 	Backoff time.Duration
 	// Window bounds the notifications sent and not yet acknowledged (default 1000).
 	Window int
+	// OnAck, when set, sees every acknowledgement as it arrives (benchmarks).
+	OnAck func(*linkpb.Ack)
 }
 
 // Result is what the CS got back.
@@ -164,6 +166,9 @@ func (s *Sim) once(ctx context.Context, lines [][]byte, done []bool, res *Result
 			cancel()
 			<-sendErr
 			return false, errors.New("an acknowledgement without an outcome")
+		}
+		if s.OnAck != nil {
+			s.OnAck(a)
 		}
 		done[next-1] = true
 		next++

@@ -31,6 +31,9 @@ type Sim struct {
 	Identity link.Identity
 	Pins     *link.PinSet
 	Log      *slog.Logger
+	// OnUpdate, when set, sees the 更新順番号 of every update kept, as it is kept
+	// (benchmarks).
+	OnUpdate func(seq int64)
 }
 
 // Stats is what the simulator saw.
@@ -184,5 +187,8 @@ func (s *Sim) keep(seq int64, rec []byte) error {
 	}
 	s.stats.Received++
 	s.stats.Newest = max(s.stats.Newest, seq)
+	if s.OnUpdate != nil {
+		s.OnUpdate(seq)
+	}
 	return nil
 }

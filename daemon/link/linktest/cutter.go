@@ -20,6 +20,7 @@ type Cutter struct {
 	r        *rand.Rand
 	mu       sync.Mutex
 	wg       sync.WaitGroup
+	open     map[net.Conn]bool // closed at the end, so the pipes stop
 }
 
 // NewCutter proxies to target, cutting the first cuts connections.
@@ -28,10 +29,18 @@ func NewCutter(t testing.TB, target string, cuts int, maxBytes int64, seed uint6
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cutter{Addr: l.Addr().String(), target: target, l: l, MaxBytes: maxBytes, r: rand.New(rand.NewPCG(seed, 1))}
+	c := &Cutter{Addr: l.Addr().String(), target: target, l: l, MaxBytes: maxBytes, r: rand.New(rand.NewPCG(seed, 1)), open: map[net.Conn]bool{}}
 	c.cuts.Store(int64(cuts))
 	go c.serve()
-	t.Cleanup(func() { l.Close(); c.wg.Wait() })
+	t.Cleanup(func() {
+		l.Close()
+		c.mu.Lock()
+		for nc := range c.open {
+			nc.Close()
+		}
+		c.mu.Unlock()
+		c.wg.Wait()
+	})
 	return c
 }
 
@@ -50,18 +59,25 @@ func (c *Cutter) serve() {
 			continue
 		}
 		budget := int64(-1)
+		c.mu.Lock()
 		if c.cuts.Add(-1) >= 0 {
-			c.mu.Lock()
 			budget = 1 + c.r.Int64N(c.MaxBytes)
-			c.mu.Unlock()
 		}
+		c.open[in], c.open[out] = true, true
+		c.mu.Unlock()
 		var left atomic.Int64
 		left.Store(budget)
 		c.wg.Add(2)
 		pipe := func(dst, src net.Conn) {
 			defer c.wg.Done()
-			defer dst.Close()
-			defer src.Close()
+			defer func() {
+				dst.Close()
+				src.Close()
+				c.mu.Lock()
+				delete(c.open, dst)
+				delete(c.open, src)
+				c.mu.Unlock()
+			}()
 			buf := make([]byte, 4096)
 			for {
 				n, err := src.Read(buf)

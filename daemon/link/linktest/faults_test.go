@@ -17,7 +17,7 @@ func TestLinksSurviveBrokenLines(t *testing.T) {
 	for trial := range 20 {
 		t.Run(fmt.Sprint(trial), func(t *testing.T) {
 			p := NewParty(t, "cs-052019")
-			w := Start(t, link.Pin{Name: "cs-052019", Role: link.RoleCS, Municipality: "052019", SPKISHA256: p.SPKI(t)})
+			w := Start(t, link.Pin{Name: "cs-052019", Role: link.RoleCS, Municipality: "052019", SPKISHA256: p.SPKI()})
 			csCut := NewCutter(t, w.CSAddr, 4, 60_000, uint64(trial))
 			natCut := NewCutter(t, w.NatAddr, 4, 60_000, uint64(trial)+1000)
 			w.SenderVia(t, natCut.Addr)

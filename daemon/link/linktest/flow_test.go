@@ -20,7 +20,7 @@ func TestThreeCSToNational(t *testing.T) {
 	var pins []link.Pin
 	for _, m := range munis {
 		parties[m] = NewParty(t, "cs-"+m)
-		pins = append(pins, link.Pin{Name: "cs-" + m, Role: link.RoleCS, Municipality: m, SPKISHA256: parties[m].SPKI(t)})
+		pins = append(pins, link.Pin{Name: "cs-" + m, Role: link.RoleCS, Municipality: m, SPKISHA256: parties[m].SPKI()})
 	}
 	w := Start(t, pins...)
 	w.Sender(t)

@@ -16,6 +16,7 @@ import (
 
 	"jukiterm/daemon/link"
 	"jukiterm/hwsim/cssim"
+	"jukiterm/hwsim/linkworld"
 )
 
 // TestRefusedCS: a CS with an unknown key, one with an expired certificate, a key
@@ -27,9 +28,9 @@ func TestRefusedCS(t *testing.T) {
 	natKey := NewParty(t, "national-impostor")
 	expired := expiredParty(t)
 	w := Start(t,
-		link.Pin{Name: "cs-052019", Role: link.RoleCS, Municipality: "052019", SPKISHA256: good.SPKI(t)},
-		link.Pin{Name: "cs-052027", Role: link.RoleCS, Municipality: "052027", SPKISHA256: expired.SPKI(t)},
-		link.Pin{Name: "national", Role: link.RoleNational, SPKISHA256: natKey.SPKI(t)})
+		link.Pin{Name: "cs-052019", Role: link.RoleCS, Municipality: "052019", SPKISHA256: good.SPKI()},
+		link.Pin{Name: "cs-052027", Role: link.RoleCS, Municipality: "052027", SPKISHA256: expired.SPKI()},
+		link.Pin{Name: "national", Role: link.RoleNational, SPKISHA256: natKey.SPKI()})
 	ctx := context.Background()
 	for name, c := range map[string]struct {
 		party  Party
@@ -107,5 +108,9 @@ func expiredParty(t *testing.T) Party {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Party{Key: k, Cert: c}
+	p, err := linkworld.PartyOf(k, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
