@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"jukiterm/hwsim/linkworld"
 	"jukiterm/hwsim/load"
 	"jukiterm/store"
 )
@@ -20,7 +21,7 @@ func (a *app) benchCmd() *cobra.Command {
 	var seed uint64
 	var keep string
 	c := &cobra.Command{
-		Use:   "bench (ingest | search | rotate | start | oplog | provision)",
+		Use:   "bench (ingest | search | rotate | start | oplog | provision | links)",
 		Short: "Measure whole pipelines on synthetic residents, in a temporary state dir of its own",
 	}
 	// inDir runs fn in the work directory: --dir (kept), else a temporary one (removed).
@@ -61,6 +62,32 @@ func (a *app) benchCmd() *cobra.Command {
 			return nil
 		},
 	}
+	var csCount int
+	links := &cobra.Command{
+		Use:   "links --persons N [--cs C]",
+		Short: "Send N notifications from C CS at once over the links, against ingesting them from a file, with the national delivery's lag",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var f linkworld.LinkFigures
+			err := inDir(func(dir string) (err error) {
+				f, err = linkworld.BenchLinks(c.Context(), dir, persons, csCount, seed)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("bench links: %w", err)
+			}
+			if a.json {
+				return printJSON(f)
+			}
+			fmt.Printf("%d notifications from %d CS at once over TLS on loopback (%s, %d CPUs)\n", f.Notifications, f.CS, runtime.GOARCH, runtime.NumCPU())
+			fmt.Printf("  over the links  %9.0f notifications/s  (%.1f s)\n", f.LinkPerS, f.LinkSeconds)
+			fmt.Printf("  file ingest     %9.0f notifications/s  (%.1f s)\n", f.IngestPerS, f.IngestSeconds)
+			fmt.Printf("  ratio           %9.2f\n", f.Ratio)
+			fmt.Printf("  national delivery lag: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", f.LagP50ms, f.LagP99ms, f.LagMaxms)
+			return nil
+		},
+	}
+	links.Flags().IntVar(&csCount, "cs", 1, "CS sending at once (1 to 8)")
 	search := &cobra.Command{
 		Use:   "search --persons N",
 		Short: "Load N persons, then time searches by code, number and 4情報 (kana + birth) in process",
@@ -198,7 +225,7 @@ func (a *app) benchCmd() *cobra.Command {
 	oplog.Flags().Int64Var(&verifyEntries, "verify-entries", 0, "extend the log to this many entries (in batches, not timed) before timing verification")
 	oplog.Flags().StringVar(&keep, "dir", "", "work in this directory and keep it (default: a temporary one, removed after)")
 	a.addJSON(oplog)
-	for _, sc := range []*cobra.Command{ingest, search, rotate, start, prov} {
+	for _, sc := range []*cobra.Command{ingest, search, rotate, start, prov, links} {
 		sc.Flags().IntVar(&persons, "persons", 100000, "number of synthetic persons")
 		sc.Flags().Uint64Var(&seed, "seed", 1, "generator seed")
 		sc.Flags().StringVar(&keep, "dir", "", "work in this directory and keep it (default: a temporary one, removed after)")
@@ -206,6 +233,6 @@ func (a *app) benchCmd() *cobra.Command {
 	}
 	search.Flags().IntVar(&queries, "queries", 2000, "searches of each kind")
 	prov.Flags().IntVar(&queries, "queries", 100000, "queries in the request")
-	c.AddCommand(ingest, search, rotate, start, oplog, prov)
+	c.AddCommand(ingest, search, rotate, start, oplog, prov, links)
 	return c
 }

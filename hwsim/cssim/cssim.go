@@ -27,7 +27,7 @@ type Sim struct {
 	// them (default 200 ms).
 	Retries int
 	Backoff time.Duration
-	// Window bounds the notifications sent and not yet acknowledged (default 1000).
+	// Window bounds the notifications sent and not yet acknowledged (default 2000).
 	Window int
 	// OnAck, when set, sees every acknowledgement as it arrives (benchmarks).
 	OnAck func(*linkpb.Ack)
@@ -124,21 +124,41 @@ func (s *Sim) once(ctx context.Context, lines [][]byte, done []bool, res *Result
 	}
 	window := make(chan struct{}, s.window())
 	sendErr := make(chan error, 1)
-	go func() {
+	go func() { // sends what the window allows, flushed together
+		var pending []*linkpb.Frame
+		flush := func() error {
+			if len(pending) == 0 {
+				return nil
+			}
+			err := c.SendAll(pending)
+			res.Sent += len(pending) // only this goroutine counts sends while it runs
+			pending = pending[:0]
+			return err
+		}
 		for i := from; i < len(lines); i++ {
 			select {
 			case window <- struct{}{}:
-			case <-ctx.Done():
-				sendErr <- ctx.Err()
-				return
+			default:
+				if err := flush(); err != nil {
+					sendErr <- err
+					return
+				}
+				select {
+				case window <- struct{}{}:
+				case <-ctx.Done():
+					sendErr <- ctx.Err()
+					return
+				}
 			}
-			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_Notification{Notification: &linkpb.Notification{Seq: uint64(i + 1), Line: lines[i]}}}); err != nil {
-				sendErr <- err
-				return
+			pending = append(pending, &linkpb.Frame{Body: &linkpb.Frame_Notification{Notification: &linkpb.Notification{Seq: uint64(i + 1), Line: lines[i]}}})
+			if len(pending) >= 256 {
+				if err := flush(); err != nil {
+					sendErr <- err
+					return
+				}
 			}
-			res.Sent++ // only this goroutine counts sends while it runs
 		}
-		sendErr <- nil
+		sendErr <- flush()
 	}()
 	next := from + 1
 	for next <= len(lines) {
@@ -197,5 +217,5 @@ func (s *Sim) window() int {
 	if s.Window > 0 {
 		return s.Window
 	}
-	return 1000
+	return 2000
 }

@@ -137,58 +137,116 @@ func (s *Sim) serve(c *link.Conn) error {
 	if _, err := link.Handshake(c, "jukiterm national simulator"); err != nil {
 		return err
 	}
+	frames := make(chan *linkpb.Frame, 1024)
+	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(frames)
+		for {
+			f, err := c.Recv()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case frames <- f:
+			case <-stop:
+				return
+			}
+		}
+	}()
 	for {
-		f, err := c.Recv()
-		if err != nil {
+		f, ok := <-frames
+		if !ok {
+			return <-readErr
+		}
+		var updates []*linkpb.Update
+		var answers []*linkpb.Frame
+		for f != nil { // what has arrived: one transaction, one flush of the answers
+			switch {
+			case f.GetUpdate() != nil:
+				updates = append(updates, f.GetUpdate())
+			case f.GetQuery() != nil:
+				answers = append(answers, &linkpb.Frame{Body: &linkpb.Frame_QueryAnswer{QueryAnswer: s.answer(f.GetQuery())}})
+			default:
+				c.Fail(link.CodeUnexpected, "the national server takes Update and Query only")
+				return fmt.Errorf("unexpected %s", link.FrameKind(f))
+			}
+			f = nil
+			if len(updates) < 1000 {
+				select {
+				case g, ok := <-frames:
+					if ok {
+						f = g
+					}
+				default:
+				}
+			}
+		}
+		if err := s.keep(updates); err != nil {
+			c.Fail(link.CodeInternal, err.Error())
 			return err
 		}
-		switch {
-		case f.GetUpdate() != nil:
-			u := f.GetUpdate()
-			if err := s.keep(int64(u.GetUpdateSeq()), u.GetRecord()); err != nil {
-				c.Fail(link.CodeInternal, err.Error())
-				return err
-			}
-			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_UpdateAck{UpdateAck: &linkpb.UpdateAck{UpdateSeq: u.GetUpdateSeq()}}}); err != nil {
-				return err
-			}
-		case f.GetQuery() != nil:
-			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_QueryAnswer{QueryAnswer: s.answer(f.GetQuery())}}); err != nil {
-				return err
-			}
-		default:
-			c.Fail(link.CodeUnexpected, "the national server takes Update and Query only")
-			return fmt.Errorf("unexpected %s", link.FrameKind(f))
+		for _, u := range updates {
+			answers = append(answers, &linkpb.Frame{Body: &linkpb.Frame_UpdateAck{UpdateAck: &linkpb.UpdateAck{UpdateSeq: u.GetUpdateSeq()}}})
+		}
+		if err := c.SendAll(answers); err != nil {
+			return err
 		}
 	}
 }
 
-// keep stores an update durably (deduplicated) before it is acknowledged.
-func (s *Sim) keep(seq int64, rec []byte) error {
-	var r record.Record
-	if err := json.Unmarshal(rec, &r); err != nil || r.UpdateSeq != seq {
-		return fmt.Errorf("update %d: its record is not a record of that 更新順番号", seq)
+// keep stores updates durably in one transaction (deduplicated) before they are
+// acknowledged.
+func (s *Sim) keep(updates []*linkpb.Update) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	for _, u := range updates {
+		var r record.Record
+		if err := json.Unmarshal(u.GetRecord(), &r); err != nil || r.UpdateSeq != int64(u.GetUpdateSeq()) {
+			return fmt.Errorf("update %d: its record is not a record of that 更新順番号", u.GetUpdateSeq())
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	res, err := s.db.Exec(`INSERT OR IGNORE INTO received (update_seq, record, received_at) VALUES (?, ?, ?)`, seq, rec, time.Now().UTC().Format(time.RFC3339Nano))
+	tx, err := s.db.Begin()
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		s.stats.Duplicates++
-		return nil
+	defer tx.Rollback()
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	st := s.stats
+	var kept []int64
+	for _, u := range updates {
+		seq := int64(u.GetUpdateSeq())
+		res, err := tx.Exec(`INSERT OR IGNORE INTO received (update_seq, record, received_at) VALUES (?, ?, ?)`, seq, u.GetRecord(), at)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			st.Duplicates++
+			continue
+		}
+		switch {
+		case seq < st.Newest:
+			st.OutOfOrder++
+		case st.Newest != 0 && seq != st.Newest+1:
+			st.Gaps++
+		}
+		st.Received++
+		st.Newest = max(st.Newest, seq)
+		kept = append(kept, seq)
 	}
-	switch {
-	case seq < s.stats.Newest:
-		s.stats.OutOfOrder++
-	case s.stats.Newest != 0 && seq != s.stats.Newest+1:
-		s.stats.Gaps++
+	if err := tx.Commit(); err != nil {
+		return err
 	}
-	s.stats.Received++
-	s.stats.Newest = max(s.stats.Newest, seq)
+	s.stats = st
 	if s.OnUpdate != nil {
-		s.OnUpdate(seq)
+		for _, seq := range kept {
+			s.OnUpdate(seq)
+		}
 	}
 	return nil
 }

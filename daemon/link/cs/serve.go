@@ -81,11 +81,13 @@ func (s *Server) serve(ctx context.Context, c *link.Conn, pin link.Pin, st *peer
 			c.Fail(link.CodeInternal, "the terminal could not apply the notifications (nothing of this batch is acknowledged); connect again later and resend from the Resume")
 			return err
 		}
-		for _, o := range out {
-			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_Ack{Ack: ack(o)}}); err != nil {
-				return err
-			}
+		acks := make([]*linkpb.Frame, len(out))
+		for i, o := range out {
+			acks[i] = &linkpb.Frame{Body: &linkpb.Frame_Ack{Ack: ack(o)}}
 			st.Outcome(o.Outcome)
+		}
+		if err := c.SendAll(acks); err != nil {
+			return err
 		}
 		st.Acked(out[len(out)-1].Seq)
 	}
@@ -108,5 +110,5 @@ func (s *Server) batchMax() int {
 	if s.BatchMax > 0 {
 		return s.BatchMax
 	}
-	return 500
+	return 1000 // as a file's ingest
 }

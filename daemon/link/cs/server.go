@@ -30,7 +30,7 @@ type Server struct {
 	Software string
 	Now      func() time.Time
 
-	// BatchMax bounds the notifications applied in one transaction (default 500).
+	// BatchMax bounds the notifications applied in one transaction (default 1000).
 	BatchMax int
 	// IdleTimeout closes a link that sends nothing for this long (default 10 minutes).
 	IdleTimeout time.Duration

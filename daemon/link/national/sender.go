@@ -47,6 +47,9 @@ type Sender struct {
 	MinBackoff, MaxBackoff time.Duration
 }
 
+// trimEvery is how often the outbox is trimmed up to the newest acknowledgement.
+const trimEvery = 100 * time.Millisecond
+
 // notPinnedWait is how often the sender looks for a newly pinned national server.
 const notPinnedWait = 5 * time.Second
 
@@ -120,6 +123,33 @@ func (s *Sender) once(ctx context.Context) (bool, error) {
 	acked, progressed := st.Acked, false
 	window := make(chan struct{}, s.window())
 	recvErr := make(chan error, 1)
+	// The outbox is trimmed up to the newest acknowledgement every trimEvery and at the
+	// end, not at each one: an update acknowledged and not yet trimmed when jukitermd
+	// stops is sent again (the server drops it as a duplicate).
+	var ackedMax atomic.Int64
+	ackedMax.Store(st.Acked)
+	trimmed := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(trimEvery)
+		defer t.Stop()
+		done, upTo := false, st.Acked
+		for !done {
+			select {
+			case <-ctx.Done():
+				done = true
+			case <-t.C:
+			}
+			if n := ackedMax.Load(); n > upTo {
+				if err := s.Store.OutboxAck(context.WithoutCancel(ctx), n); err != nil {
+					trimmed <- err
+					cancel()
+					return
+				}
+				upTo = n
+			}
+		}
+		trimmed <- nil
+	}()
 	go func() { // acknowledgements
 		for {
 			f, err := c.Recv()
@@ -141,11 +171,7 @@ func (s *Sender) once(ctx context.Context) (bool, error) {
 				cancel()
 				return
 			}
-			if err := s.Store.OutboxAck(context.WithoutCancel(ctx), int64(a.GetUpdateSeq())); err != nil {
-				recvErr <- err
-				cancel()
-				return
-			}
+			ackedMax.Store(max(ackedMax.Load(), int64(a.GetUpdateSeq())))
 			mu.Lock()
 			for n := int64(a.GetUpdateSeq()); acked < n; acked++ {
 				select {
@@ -162,6 +188,9 @@ func (s *Sender) once(ctx context.Context) (bool, error) {
 	cancel()
 	c.Close()
 	rerr := <-recvErr
+	if terr := <-trimmed; terr != nil {
+		err = errors.Join(err, terr)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	s.Status.Disconnected(errors.Join(err, rerr))
@@ -191,6 +220,7 @@ func (s *Sender) send(ctx context.Context, c *link.Conn, sent *atomic.Int64, win
 			}
 			continue
 		}
+		frames := make([]*linkpb.Frame, 0, len(items))
 		for _, it := range items {
 			select {
 			case window <- struct{}{}:
@@ -201,12 +231,21 @@ func (s *Sender) send(ctx context.Context, c *link.Conn, sent *atomic.Int64, win
 			if err != nil {
 				return err
 			}
+			frames = append(frames, &linkpb.Frame{Body: &linkpb.Frame_Update{Update: &linkpb.Update{UpdateSeq: uint64(it.UpdateSeq), Record: rec}}})
 			sent.Store(it.UpdateSeq) // before it goes: its acknowledgement may come at once
-			if err := c.Send(&linkpb.Frame{Body: &linkpb.Frame_Update{Update: &linkpb.Update{UpdateSeq: uint64(it.UpdateSeq), Record: rec}}}); err != nil {
+			if len(frames) == cap(frames) || len(window) == cap(window) {
+				if err := c.SendAll(frames); err != nil {
+					return err
+				}
+				frames = frames[:0]
+			}
+		}
+		if len(frames) > 0 {
+			if err := c.SendAll(frames); err != nil {
 				return err
 			}
-			s.Status.Sent(uint64(it.UpdateSeq))
 		}
+		s.Status.Sent(uint64(sent.Load()))
 	}
 	return nil
 }
