@@ -3,14 +3,20 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"jukiterm/hwsim/cssim"
+	"jukiterm/hwsim/simpeer"
 )
 
 func freePort(t *testing.T) string {
@@ -81,7 +87,7 @@ func TestLinksEndToEnd(t *testing.T) {
 	if r := cli(t, bin, socket, "peer", "add", "--cs", "052019", "--cert", filepath.Join(state, "sim", "cs-052019", "cert.pem"), "--reason", "秋田市 通知"); r.code != 0 {
 		t.Fatalf("peer add --cs: %+v", r)
 	}
-	r = cli(t, bin, socket, "sim", "cs", "--state", state, "--municipality", "052019", "--generate", "400", "--invalid", "0.05", "--seed", "9", "--json")
+	r = cli(t, bin, socket, "sim", "cs", "--state", state, "--municipality", "052019", "--generate", "400", "--invalid", "5%", "--seed", "9", "--json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"applied":380`) || !strings.Contains(r.stdout, `"rejected":20`) || !strings.Contains(r.stdout, `"wrong-peer":5`) {
 		t.Fatalf("sim cs: %+v", r)
 	}
@@ -132,5 +138,90 @@ func TestLinksEndToEnd(t *testing.T) {
 	nat.Wait()
 	if !strings.Contains(natOut.String(), "380 updates kept") || !strings.Contains(natOut.String(), "0 gaps, 0 out of order") {
 		t.Fatalf("national simulator:\n%s", natOut.String())
+	}
+}
+
+// TestThreeCSAtScale (issue Show 1): 100,000 notifications, 5 % invalid, from three CS
+// simulators at once through `jukiterm sim cs`: each CS gets exactly its expected
+// rejections by rule, and the national simulator ends with exactly the applied updates,
+// 更新順番号 1 to N, each once.
+func TestThreeCSAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 notifications")
+	}
+	bin := binaries(t)
+	state, conf, socket := simState(t, bin)
+	csAddr, natAddr := freePort(t), freePort(t)
+	b, _ := os.ReadFile(conf)
+	os.WriteFile(conf, bytes.Replace(b, []byte(`cs_listen = ""`), []byte(fmt.Sprintf("cs_listen = %q", csAddr)), 1), 0o600)
+	d := startDaemon(t, bin, conf, socket)
+	nat := exec.Command(filepath.Join(bin, "jukiterm"), "sim", "national", "--state", state, "--listen", natAddr, "--persons", "10")
+	var natOut bytes.Buffer
+	nat.Stdout, nat.Stderr = &natOut, &natOut
+	if err := nat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nat.Process.Kill(); nat.Wait() })
+	munis := []string{"052019", "052027", "052035"}
+	for _, m := range munis {
+		if _, _, err := simpeer.Identity(filepath.Join(state, "sim", "cs-"+m), "cs-"+m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(state, "sim", "national", "cert.pem")); err == nil {
+			break
+		}
+		if i > 200 {
+			t.Fatalf("the national simulator made no certificate:\n%s", natOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	signInAdmin(t, bin, socket)
+	if r := cli(t, bin, socket, "peer", "add", "--national", "--address", natAddr, "--cert", filepath.Join(state, "sim", "national", "cert.pem"), "--reason", "test"); r.code != 0 {
+		t.Fatalf("peer add: %+v", r)
+	}
+	for _, m := range munis {
+		if r := cli(t, bin, socket, "peer", "add", "--cs", m, "--cert", filepath.Join(state, "sim", "cs-"+m, "cert.pem"), "--reason", "test"); r.code != 0 {
+			t.Fatalf("peer add: %+v", r)
+		}
+	}
+	const per = 33334
+	results := make([]run, len(munis))
+	var wg sync.WaitGroup
+	for i, m := range munis {
+		wg.Go(func() {
+			results[i] = cli(t, bin, socket, "sim", "cs", "--state", state, "--municipality", m, "--generate", fmt.Sprint(per), "--invalid", "5%", "--seed", fmt.Sprint(i+1), "--json")
+		})
+	}
+	wg.Wait()
+	applied := 0
+	for i, m := range munis {
+		// The counts by rule depend on the lines' places only, not on the other municipality.
+		want, byRule := cssim.CSLines(uint64(i+1), m, "052043", per, 20).Expected()
+		var got cssim.Result
+		if results[i].code != 0 || json.Unmarshal([]byte(results[i].stdout), &got) != nil {
+			t.Fatalf("CS %s: %+v", m, results[i])
+		}
+		if got.Applied != want || got.Duplicates != 0 || got.Unanswered != 0 || !maps.Equal(got.ByRule, byRule) {
+			t.Fatalf("CS %s: %+v, want %d applied and %v", m, got, want, byRule)
+		}
+		applied += want
+	}
+	for i := 0; ; i++ {
+		r := cli(t, bin, socket, "link", "status", "--json")
+		if strings.Contains(r.stdout, `"backlog":0`) && strings.Contains(r.stdout, fmt.Sprintf(`"acked":%d`, applied)) {
+			break
+		}
+		if i > 1200 {
+			t.Fatalf("not delivered: %+v", r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.stop(t)
+	nat.Process.Signal(os.Interrupt)
+	nat.Wait()
+	if want := fmt.Sprintf("%d updates kept (newest 更新順番号 %d), 0 received again, 0 gaps, 0 out of order", applied, applied); !strings.Contains(natOut.String(), want) {
+		t.Fatalf("national simulator, want %q:\n%s", want, natOut.String())
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -114,7 +116,7 @@ func (a *app) simCSCmd() *cobra.Command {
 	d := simDir{app: a}
 	var municipality, file, address string
 	var generate int
-	var invalid float64
+	var invalidFlag string
 	var seed uint64
 	c := &cobra.Command{
 		Use:   "cs --municipality CODE (--file FILE.jsonl | --generate N [--invalid SHARE]) [--address ADDR]",
@@ -130,8 +132,9 @@ func (a *app) simCSCmd() *cobra.Command {
 			if (file == "") == (generate == 0) {
 				return withCode(exitUsage, errors.New("give --file FILE or --generate N"))
 			}
-			if invalid < 0 || invalid > 1 {
-				return withCode(exitUsage, errors.New("--invalid is a share between 0 and 1 (0.05 for 5 %)"))
+			invalid, err := parseShare(invalidFlag)
+			if err != nil {
+				return withCode(exitUsage, err)
 			}
 			dir, err := d.path("cs-" + municipality)
 			if err != nil {
@@ -201,11 +204,24 @@ func (a *app) simCSCmd() *cobra.Command {
 	c.Flags().StringVar(&municipality, "municipality", "", "the CS's 市町村コード")
 	c.Flags().StringVar(&file, "file", "", "notifications to send (JSON Lines, as for ingest)")
 	c.Flags().IntVar(&generate, "generate", 0, "generate this many 転入 of new persons instead")
-	c.Flags().Float64Var(&invalid, "invalid", 0, "with --generate: the share broken (0.05: every 20th)")
+	c.Flags().StringVar(&invalidFlag, "invalid", "0", "with --generate: the share broken, as 5% or 0.05 (every 20th)")
 	c.Flags().Uint64Var(&seed, "seed", 1, "with --generate: the generator's seed")
 	c.Flags().StringVar(&address, "address", "", "the terminal's CS address (default: its cs_listen)")
 	c.MarkFlagRequired("municipality")
 	return a.addJSON(d.flags(c))
+}
+
+// parseShare reads a share as a percentage ("5%") or a fraction ("0.05").
+func parseShare(v string) (float64, error) {
+	pct := strings.HasSuffix(v, "%")
+	f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), "%"), 64)
+	if pct {
+		f /= 100
+	}
+	if err != nil || f < 0 || f > 1 {
+		return 0, fmt.Errorf("--invalid %q: give a share such as 5%% or 0.05", v)
+	}
+	return f, nil
 }
 
 func readLines(file string) ([][]byte, error) {

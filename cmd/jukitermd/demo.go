@@ -69,7 +69,7 @@ about a person of 青森県 (under an application the admin adds, see %s applica
   %s search --national --code %s
 As admin, pin a simulated CS, then send it over the link 1000 notifications, 5 %% invalid:
   %s peer add --cs 052019 --cert %s --reason demo
-  %s sim cs --municipality 052019 --generate 1000 --invalid 0.05
+  %s sim cs --municipality 052019 --generate 1000 --invalid 5%%
   %s link status
 `, demoNational, cli, cli, demoNationalExample, cli, demoCSCert, cli, cli)
 	}
