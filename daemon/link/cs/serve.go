@@ -28,7 +28,7 @@ func (s *Server) serve(ctx context.Context, c *link.Conn, pin link.Pin, st *peer
 	st.Acked(last)
 	ctx, cancel := context.WithCancel(ctx) // stops the reader when this link ends
 	defer cancel()
-	frames := make(chan *linkpb.Frame, s.batchMax())
+	frames := make(chan *linkpb.Frame, 256) // with frameLimit: at most 16 MiB waiting
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(frames)

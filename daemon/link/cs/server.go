@@ -17,6 +17,7 @@ import (
 	"jukiterm/daemon/link"
 	"jukiterm/daemon/link/peerstate"
 	"jukiterm/store"
+	"jukiterm/store/record"
 )
 
 // Server accepts CS links.
@@ -35,9 +36,57 @@ type Server struct {
 	// IdleTimeout closes a link that sends nothing for this long (default 10 minutes).
 	IdleTimeout time.Duration
 
-	mu    sync.Mutex
-	conns map[string]*active // the open link of each CS: a new one replaces it
+	mu      sync.Mutex
+	conns   map[string]*active // the open link of each CS: a new one replaces it
+	pending map[string]int     // connections not yet authenticated, by remote address
+	total   int
 }
+
+// MaxHandshakes bounds the connections in their TLS handshake at once, and
+// MaxHandshakesPerHost those from one address: beyond them a connection is closed at
+// once, without a goroutine or a handshake, so a flood from one host neither exhausts
+// the terminal nor keeps the CS of other addresses out.
+const (
+	MaxHandshakes        = 256
+	MaxHandshakesPerHost = 8
+)
+
+// admit counts a connection into its handshake, or refuses it.
+func (s *Server) admit(host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == nil {
+		s.pending = map[string]int{}
+	}
+	if s.total >= MaxHandshakes || s.pending[host] >= MaxHandshakesPerHost {
+		return false
+	}
+	s.pending[host]++
+	s.total++
+	return true
+}
+
+// admitted ends a connection's handshake count.
+func (s *Server) admitted(host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total--
+	if s.pending[host]--; s.pending[host] <= 0 {
+		delete(s.pending, host)
+	}
+}
+
+func hostOf(nc net.Conn) string {
+	h, _, err := net.SplitHostPort(nc.RemoteAddr().String())
+	if err != nil {
+		return nc.RemoteAddr().String()
+	}
+	return h
+}
+
+// frameLimit is a CS link's frame size limit: one notification line (record.MaxLine)
+// and the frame around it.
+const frameLimit = record.MaxLine + 1024
 
 // active is a CS's open link; done closes when its handler has stopped (its last batch
 // applied or rolled back).
@@ -63,6 +112,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 				continue
 			}
 			return fmt.Errorf("accept a CS link: %w", err)
+		}
+		if !s.admit(hostOf(nc)) {
+			nc.Close() // too many at once: not even a goroutine for it
+			continue
 		}
 		wg.Add(1)
 		go func() {
@@ -130,6 +183,12 @@ func (s *Server) config(ctx context.Context) (*linkConfig, error) {
 
 func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	defer nc.Close()
+	host, authenticated := hostOf(nc), false
+	defer func() {
+		if !authenticated {
+			s.admitted(host)
+		}
+	}()
 	cfg, err := s.config(ctx)
 	if err != nil {
 		s.Log.Error("a CS link cannot be accepted", "err", err, "remote", nc.RemoteAddr().String())
@@ -150,10 +209,12 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		s.Log.Error("a CS link's peer", "err", err)
 		return
 	}
+	authenticated = true
+	s.admitted(host)
 	me := s.take(pin.Name, tc)
 	defer s.release(pin.Name, me)
 	c := link.NewConn(tc)
-	c.ReadTimeout, c.WriteTimeout = s.idle(), 30*time.Second
+	c.ReadTimeout, c.WriteTimeout, c.MaxSize = s.idle(), 30*time.Second, frameLimit
 	st := s.Status.Peer(pin.Name)
 	st.Connected(nc.RemoteAddr().String())
 	err = s.serve(ctx, c, pin, st)

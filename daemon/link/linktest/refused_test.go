@@ -8,13 +8,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	"jukiterm/daemon/link"
+	"jukiterm/daemon/link/cs"
 	"jukiterm/hwsim/cssim"
 	"jukiterm/hwsim/linkworld"
 )
@@ -113,4 +116,39 @@ func expiredParty(t *testing.T) Party {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestHandshakeFlood: 200 silent connections from one address take at most
+// MaxHandshakesPerHost handshakes; the rest are closed at once, and a pinned CS from
+// another address gets through meanwhile.
+func TestHandshakeFlood(t *testing.T) {
+	good := NewParty(t, "cs-052019")
+	w := Start(t, link.Pin{Name: "cs-052019", Role: link.RoleCS, Municipality: "052019", SPKISHA256: good.SPKI()})
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	var conns []net.Conn
+	for range 200 {
+		nc, err := d.Dial("tcp", w.CSAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, nc)
+	}
+	closed := 0
+	for _, nc := range conns {
+		nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := nc.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			closed++ // closed by the terminal at once
+		}
+		defer nc.Close()
+	}
+	if closed < 200-cs.MaxHandshakesPerHost {
+		t.Fatalf("%d of 200 connections from one host closed at once, want at least %d", closed, 200-cs.MaxHandshakesPerHost)
+	}
+	start := time.Now()
+	if res, err := w.CS(t, "052019", good).Run(context.Background(), cssim.CSLines(3, "052019", "052027", 20, 0).Lines); err != nil || res.Applied != 20 {
+		t.Fatalf("the pinned CS during the flood: %+v %v", res, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the pinned CS waited %v", d)
+	}
 }
