@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"jukiterm/daemon/api"
+	"jukiterm/daemon/link/national"
 	"jukiterm/daemon/link/peerstate"
 	"jukiterm/store"
 	"jukiterm/store/record"
@@ -37,6 +38,9 @@ type Links struct {
 	Status   *peerstate.Status
 	Cert     func() (pem []byte, fingerprint string, err error)
 	National func(ctx context.Context, q store.Query) ([]record.Record, error)
+	// NationalMany asks many queries at once (a bulk provision's not found); nil
+	// answers when no national server is pinned.
+	NationalMany func(ctx context.Context, qs []store.Query) ([]national.Answer, error)
 }
 
 // SetLinks wires the links (before Serve).

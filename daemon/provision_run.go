@@ -141,19 +141,27 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 	if err != nil {
 		return api.ProvisionResult{}, nil, refused("search", nil, fmt.Errorf("the queries could not be run, nothing was written: %w", err))
 	}
+	// 4b. The queries this file matched nobody for, asked of the national server
+	// (機構への照会) when one is pinned; its answers go out with the file's.
+	results, notFound, nationalRows, nationalErr := s.askNational(ctx, qs, sqs, results, notFound)
 	// 5. Write, then read back.
 	kind := "provision"
 	if rc.Kind == store.RecipientDepartment {
 		kind = "transfer"
 	}
 	p := provision.Provision{ID: provision.NewID(now), Application: app.ID, Operator: c.Operator, TerminalID: s.store.TerminalID(),
-		Time: now, UpdateSeq: seq, RequestSHA256: reqSum, Queries: len(qs), Results: results, NotFound: notFound,
+		Time: now, UpdateSeq: seq, RequestSHA256: reqSum, Queries: len(qs), Results: results, NotFound: notFound, NationalRows: nationalRows,
 		Recipient: provision.Recipient{ID: rc.ID, Name: rc.Name, Basis: rc.LegalBasis, AgeRecipient: rc.AgeRecipient, Items: rc.Items}}
 	rec := store.ProvisionRecord{ID: p.ID, At: now, Application: app.ID, Recipient: rc.ID, Kind: kind, Operator: c.Operator,
 		Medium: req.Medium, Queries: len(qs), Matched: len(results), NotFound: len(notFound), UpdateSeq: seq, RequestSHA256: reqSum}
 	// 5. Logged before anything is written: what goes out, with every query's keys
 	// and every result's 住民票コード keyed, as a search's are.
-	if _, err := s.store.LogBatch(ctx, provision.LogEntries(rec, sqs, results)); err != nil {
+	entries := provision.LogEntries(rec, sqs, results)
+	if nationalRows > 0 || nationalErr != "" {
+		entries = append(entries, store.Entry{Operator: c.Operator, Action: "provision.national", Detail: map[string]any{
+			"provision": p.ID, "application": app.ID, "rows": nationalRows, "error": nationalErr}})
+	}
+	if _, err := s.store.LogBatch(ctx, entries); err != nil {
 		s.log.Error("the operation log could not record a provision: refused", "err", err)
 		return api.ProvisionResult{}, nil, &api.Error{Kind: api.KindInternal, Message: "the operation log could not record the provision, so nothing was written: " + err.Error() + "; tell the administrator"}
 	}
@@ -178,7 +186,7 @@ func (s *Server) provide(r *http.Request, req api.ProvisionRequest, reqSum strin
 	return api.ProvisionResult{ID: p.ID, Kind: kind, Application: app.ID, Recipient: rc.ID, Medium: req.Medium,
 		Directory: path.Join(provision.MediaDir, p.ID), Queries: len(qs), Matched: len(results), NotFound: len(notFound),
 		UpdateSeq: seq, ManifestSHA256: manifestSum, ApplicationExpected: app.Expected,
-		ApplicationProvided: s.providedUnder(ctx, app.ID)}, nil, nil
+		ApplicationProvided: s.providedUnder(ctx, app.ID), NationalRows: nationalRows, NationalError: nationalErr}, nil, nil
 }
 
 func (s *Server) listProvisions(w http.ResponseWriter, r *http.Request) {

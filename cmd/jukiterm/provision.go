@@ -84,6 +84,12 @@ func (a *app) provisionCmd() *cobra.Command {
 			fmt.Printf("%s %s written to medium %s in %s and read back: verified.\n", what, res.ID, res.Medium, res.Directory)
 			fmt.Printf("  application %s → recipient %s: %d queries, %d result rows, %d not found (更新順番号 %d)\n",
 				res.Application, res.Recipient, res.Queries, res.Matched, res.NotFound, res.UpdateSeq)
+			if res.NationalRows > 0 {
+				fmt.Printf("  %d of the result rows are the national server's answers (機構への照会) for queries this file matched nobody for\n", res.NationalRows)
+			}
+			if res.NationalError != "" {
+				fmt.Printf("  national server: %s\n", res.NationalError)
+			}
 			fmt.Printf("  the application expects %d records; %d provided under it so far\n", res.ApplicationExpected, res.ApplicationProvided)
 			if res.ApplicationExpected > 0 && res.ApplicationProvided > res.ApplicationExpected {
 				fmt.Fprintf(os.Stderr, "Note: more records were provided under %s than it expects: the auditor's reconcile reports it.\n", res.Application)

@@ -58,7 +58,7 @@ func setLinks(ctx context.Context, bg *sync.WaitGroup, srv *daemon.Server, st *s
 		return err
 	}
 	l := &links{st: st, cfg: cfg, log: log, status: peerstate.New(nil), id: link.Identity{Certificate: der, Key: signer}, certPEM: certPEM}
-	srv.SetLinks(daemon.Links{Status: l.status, Cert: l.cert, National: l.nationalSearch})
+	srv.SetLinks(daemon.Links{Status: l.status, Cert: l.cert, National: l.nationalSearch, NationalMany: l.nationalMany})
 	if demo {
 		demoNationalServer(ctx, bg, st, cfg, der, log)
 	}
@@ -173,14 +173,20 @@ func (l *links) nationalSearch(ctx context.Context, q store.Query) ([]record.Rec
 	if err != nil {
 		return nil, err
 	}
-	lq := &linkpb.Query{}
-	switch {
-	case q.Code != "":
-		lq.Key = &linkpb.Query_ResidentCode{ResidentCode: q.Code}
-	case q.Number != "":
-		lq.Key = &linkpb.Query_MyNumber{MyNumber: q.Number}
-	default:
-		lq.Key = &linkpb.Query_Four{Four: &linkpb.FourItems{NameKana: q.Kana, Name: q.Name, Birth: q.Birth, Sex: uint32(q.Sex), Address: q.Address}}
-	}
+	lq := national.QueryOf(q.Code, q.Number, q.Kana, q.Name, q.Birth, q.Sex, q.Address)
 	return national.Query(ctx, p, "jukitermd "+update.Version, lq)
+}
+
+// nationalMany asks the national server the queries of a bulk provision that found
+// nobody here; nil answers when no national server is pinned.
+func (l *links) nationalMany(ctx context.Context, qs []store.Query) ([]national.Answer, error) {
+	p, err := l.national(ctx)
+	if err != nil || p.Address == "" {
+		return nil, err
+	}
+	lqs := make([]*linkpb.Query, len(qs))
+	for i, q := range qs {
+		lqs[i] = national.QueryOf(q.Code, q.Number, q.Kana, q.Name, q.Birth, q.Sex, q.Address)
+	}
+	return national.QueryMany(ctx, p, "jukitermd "+update.Version, lqs)
 }

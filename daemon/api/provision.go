@@ -44,6 +44,11 @@ type ProvisionResult struct {
 	// application: the records it expects, and those provided under it so far.
 	ApplicationExpected int `json:"application_expected"`
 	ApplicationProvided int `json:"application_provided"`
+	// NationalRows are the rows (in Matched) the national server answered for queries
+	// this file matched nobody for; NationalError says why it was not asked or did not
+	// answer (those queries stay not found).
+	NationalRows  int    `json:"national_rows,omitempty"`
+	NationalError string `json:"national_error,omitempty"`
 }
 
 // RequestProblem is one bad row of a refused request file.

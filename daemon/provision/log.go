@@ -24,6 +24,9 @@ func logLine(p *Provision, its []string) string {
 		{"not_found", strconv.Itoa(len(p.NotFound))}, {"update_seq", strconv.FormatInt(p.UpdateSeq, 10)},
 		{"request_sha256", p.RequestSHA256},
 	} {
+		if kv[0] == "request_sha256" && p.NationalRows > 0 {
+			fmt.Fprintf(&b, " national_rows=%d", p.NationalRows)
+		}
 		fmt.Fprintf(&b, " %s=%s", kv[0], logValue(kv[1]))
 	}
 	return b.String() + "\n"

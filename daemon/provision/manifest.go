@@ -68,6 +68,9 @@ type Counts struct {
 	Queries     int `json:"queries"`
 	MatchedRows int `json:"matched_rows"`
 	NotFound    int `json:"not_found"`
+	// NationalRows counts the rows of results.csv that the national server answered for
+	// queries this prefecture's file matched nobody for (absent when none).
+	NationalRows int `json:"national_rows,omitempty"`
 }
 
 // FileInfo is one file of the provision directory as written.

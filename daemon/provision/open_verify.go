@@ -141,7 +141,7 @@ func parseManifest(mb []byte) (Manifest, error) {
 		return m, refused("the provision has format %d; this jukiterm reads format %d: open it with a jukiterm version that reads it", m.Format, FormatVersion)
 	case !ValidID(m.ID):
 		return m, refused("%s holds the provision id %q, which is not of a provision. %s", ManifestFile, m.ID, nothingDecrypted)
-	case m.Counts.Queries < 0 || m.Counts.MatchedRows < 0 || m.Counts.NotFound < 0:
+	case m.Counts.Queries < 0 || m.Counts.MatchedRows < 0 || m.Counts.NotFound < 0 || m.Counts.NationalRows < 0 || m.Counts.NationalRows > m.Counts.MatchedRows:
 		return m, refused("%s holds negative counts. %s", ManifestFile, nothingDecrypted)
 	}
 	if its, err := ParseItems(m.Items); err != nil || !slices.Equal(its, m.Items) {

@@ -29,6 +29,7 @@ type Provision struct {
 	Queries       int    // rows in the request
 	Results       []Result
 	NotFound      []string // query_ids that matched nobody
+	NationalRows  int      // rows of Results the national server answered (機構への照会)
 }
 
 // Recipient is the executive body that receives a provision.

@@ -95,7 +95,7 @@ func (w *writer) manifest() Manifest {
 			AgeRecipient: p.Recipient.AgeRecipient},
 		Items: w.items, Operator: p.Operator, TerminalID: p.TerminalID, Time: manifestTime(p),
 		UpdateSeq: p.UpdateSeq, RequestSHA256: p.RequestSHA256,
-		Counts: Counts{Queries: p.Queries, MatchedRows: len(p.Results), NotFound: len(p.NotFound)},
+		Counts: Counts{Queries: p.Queries, MatchedRows: len(p.Results), NotFound: len(p.NotFound), NationalRows: p.NationalRows},
 		Files:  []FileInfo{}, Signer: Signer{PublicKey: w.der, Fingerprint: hsm.Fingerprint(w.pub)}}
 }
 
