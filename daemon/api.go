@@ -72,23 +72,27 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]string{"status": "serving"})
 }
 
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+// searchRequest reads a search's query (local or national), normalised, and the
+// state of the application it names.
+func (s *Server) searchRequest(w http.ResponseWriter, r *http.Request) (store.Query, string, error) {
 	var q store.Query
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&q); err != nil {
-		writeError(w, badRequest("the search request is not valid JSON: "+err.Error()))
-		return
+		return q, "", badRequest("the search request is not valid JSON: " + err.Error())
 	}
 	if err := readToEnd(dec); err != nil {
-		writeError(w, err)
-		return
+		return q, "", err
 	}
 	if err := q.Normalize(s.store.Prefecture()); err != nil {
-		writeError(w, badRequest(err.Error()))
-		return
+		return q, "", badRequest(err.Error())
 	}
 	appState, err := s.applicationState(r, q.Application)
+	return q, appState, err
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	q, appState, err := s.searchRequest(w, r)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"jukiterm/daemon/api"
@@ -90,22 +89,7 @@ func (s *Server) linkCert(w http.ResponseWriter, r *http.Request) {
 // not hold: logged as a local search is, with its keys and the answer's codes keyed,
 // under an application; the answer is shown and never stored.
 func (s *Server) nationalSearch(w http.ResponseWriter, r *http.Request) {
-	var q store.Query
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&q); err != nil {
-		writeError(w, badRequest("the search request is not valid JSON: "+err.Error()))
-		return
-	}
-	if err := readToEnd(dec); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := q.Normalize(s.store.Prefecture()); err != nil {
-		writeError(w, badRequest(err.Error()))
-		return
-	}
-	appState, err := s.applicationState(r, q.Application)
+	q, appState, err := s.searchRequest(w, r)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -29,6 +29,31 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// startNationalSim runs `jukiterm sim national` in the background on addr and returns
+// its output and the person of another prefecture it offers to ask for.
+func startNationalSim(t *testing.T, bin, state, addr, persons string) (*exec.Cmd, *bytes.Buffer, string) {
+	t.Helper()
+	nat := exec.Command(filepath.Join(bin, "jukiterm"), "sim", "national", "--state", state, "--listen", addr, "--persons", persons)
+	natOut := &bytes.Buffer{}
+	nat.Stdout, nat.Stderr = natOut, natOut
+	if err := nat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nat.Process.Kill(); nat.Wait() })
+	for i := 0; ; i++ {
+		if i > 200 {
+			t.Fatalf("the national simulator does not start:\n%s", natOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+		sc := bufio.NewScanner(bytes.NewReader(natOut.Bytes()))
+		for sc.Scan() {
+			if _, code, ok := strings.Cut(sc.Text(), "jukiterm search --national --code "); ok {
+				return nat, natOut, code
+			}
+		}
+	}
+}
+
 // TestLinksEndToEnd drives the links through the binaries on the simulators: the
 // terminal listens for CS, the national simulator runs beside it; an unpinned CS is
 // refused and told to be pinned; pinned, it sends notifications (a share invalid) and
@@ -51,26 +76,7 @@ func TestLinksEndToEnd(t *testing.T) {
 	}
 
 	// The national simulator, in the background.
-	nat := exec.Command(filepath.Join(bin, "jukiterm"), "sim", "national", "--state", state, "--listen", natAddr, "--persons", "50")
-	var natOut bytes.Buffer
-	nat.Stdout, nat.Stderr = &natOut, &natOut
-	if err := nat.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nat.Process.Kill(); nat.Wait() })
-	var example string
-	for i := 0; example == ""; i++ {
-		if i > 200 {
-			t.Fatalf("the national simulator does not start:\n%s", natOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-		sc := bufio.NewScanner(bytes.NewReader(natOut.Bytes()))
-		for sc.Scan() {
-			if _, code, ok := strings.Cut(sc.Text(), "jukiterm search --national --code "); ok {
-				example = code
-			}
-		}
-	}
+	nat, natOut, example := startNationalSim(t, bin, state, natAddr, "50")
 
 	signInAdmin(t, bin, socket)
 	if r := cli(t, bin, socket, "link", "cert"); r.code != 0 || !strings.Contains(r.stdout, "BEGIN CERTIFICATE") || !strings.Contains(r.stderr, "Key SHA-256:") {

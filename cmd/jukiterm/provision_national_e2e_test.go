@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestProvisionAsksNational: a bulk provision's query this prefecture's file matches
@@ -24,26 +20,7 @@ func TestProvisionAsksNational(t *testing.T) {
 	natAddr := freePort(t)
 	d := startDaemon(t, bin, conf, socket)
 	defer d.stop(t)
-	nat := exec.Command(filepath.Join(bin, "jukiterm"), "sim", "national", "--state", state, "--listen", natAddr, "--persons", "20")
-	var natOut bytes.Buffer
-	nat.Stdout, nat.Stderr = &natOut, &natOut
-	if err := nat.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nat.Process.Kill(); nat.Wait() })
-	var example string
-	for i := 0; example == ""; i++ {
-		if i > 200 {
-			t.Fatalf("the national simulator does not start:\n%s", natOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-		sc := bufio.NewScanner(bytes.NewReader(natOut.Bytes()))
-		for sc.Scan() {
-			if _, code, ok := strings.Cut(sc.Text(), "jukiterm search --national --code "); ok {
-				example = code
-			}
-		}
-	}
+	_, _, example := startNationalSim(t, bin, state, natAddr, "20")
 	people, idFile := provisionReady(t, bin, socket, state, provisionSetup{residents: 20, seed: 8, application: "P-8",
 		expected: 10, items: "resident_code,name,address", serial: "STICK-8", identity: filepath.Join(root, "police.key")})
 	if r := cli(t, bin, socket, "peer", "add", "--national", "--address", natAddr, "--cert", filepath.Join(state, "sim", "national", "cert.pem"), "--reason", "test"); r.code != 0 {
